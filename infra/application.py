@@ -1,0 +1,50 @@
+"""Assembles the CDK app: which environments to synthesize, their stacks, and the cdk-nag gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+
+from infra.config import APP_NAME, ENVIRONMENTS, EnvironmentConfig, get_environment
+from infra.stacks.artifacts_stack import ArtifactsStack
+
+
+def select_environments(name: str | None) -> list[EnvironmentConfig]:
+    """All environments, or only the one named by `-c env=NAME` (unknown names raise ConfigError)."""
+    if name is None:
+        return list(ENVIRONMENTS.values())
+    return [get_environment(name)]
+
+
+@dataclass(frozen=True)
+class EnvironmentStacks:
+    artifacts: ArtifactsStack
+
+    def all(self) -> list[cdk.Stack]:
+        return [self.artifacts]
+
+
+def add_environment(
+    app: cdk.App, config: EnvironmentConfig, *, default_account: str | None
+) -> EnvironmentStacks:
+    env = cdk.Environment(account=config.account or default_account, region=config.region)
+    artifacts = ArtifactsStack(
+        app,
+        config.stack_name("Artifacts"),
+        config=config,
+        env=env,
+        termination_protection=config.is_production,
+        description=f"Model artifacts bucket ({config.name})",
+    )
+    stacks = EnvironmentStacks(artifacts=artifacts)
+    for stack in stacks.all():
+        cdk.Tags.of(stack).add("project", APP_NAME)
+        cdk.Tags.of(stack).add("environment", config.name)
+    return stacks
+
+
+def attach_nag(app: cdk.App) -> None:
+    """Fail synthesis on any unacknowledged AwsSolutions or Serverless finding."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))

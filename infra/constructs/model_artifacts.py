@@ -1,0 +1,61 @@
+"""The artifacts bucket: training data in, trained models out (layout in the README)."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+# Old model versions stay recoverable for a while after being overwritten or deleted.
+NONCURRENT_VERSION_DAYS = 90
+NONCURRENT_VERSIONS_KEPT = 10
+INCOMPLETE_UPLOAD_DAYS = 7
+
+
+class ModelArtifacts(Construct):
+    """Versioned, encrypted, TLS-only bucket with server access logs to a dedicated log bucket."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, retain: bool, access_log_days: int
+    ) -> None:
+        super().__init__(scope, construct_id)
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        common = dict(
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal,
+            auto_delete_objects=not retain,
+        )
+
+        # SSE-S3 because S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(access_log_days))],
+            **common,
+        )
+        Validations.of(self.access_logs).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-S1",
+                reason="This bucket is the destination of the artifacts bucket's access logs; "
+                "logging it into itself would recurse.",
+            )
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="artifacts/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                    noncurrent_versions_to_retain=NONCURRENT_VERSIONS_KEPT,
+                    abort_incomplete_multipart_upload_after=Duration.days(INCOMPLETE_UPLOAD_DAYS),
+                )
+            ],
+            **common,
+        )
