@@ -14,6 +14,7 @@ ENV ?=
 
 # jsii prints a banner on Node 20; the CLI's telemetry would only time out offline.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 # Stamps keyed on the requirement files' content: a second run installs nothing.
@@ -66,3 +67,11 @@ format: setup ## Apply ruff's formatting and safe fixes
 .PHONY: clean
 clean: ## Remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .bench
+
+# ---- Training (training/) ------------------------------------------------------------------
+
+# ---- Inference, locally (lambda_image/) ----------------------------------------------------
+
+# ---- Deploy (infra/) -----------------------------------------------------------------------
+
+# ---- Operations on a deployed environment (ops/) -------------------------------------------
