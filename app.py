@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: one set of stacks per environment (`-c env=NAME` selects one), cdk-nag attached."""
+"""CDK entry point: stacks for every environment (or `-c env=NAME`), with cdk-nag attached."""
 
 import os
 import sys

@@ -12,7 +12,7 @@ from infra.stacks.artifacts_stack import ArtifactsStack
 
 
 def select_environments(name: str | None) -> list[EnvironmentConfig]:
-    """All environments, or only the one named by `-c env=NAME` (unknown names raise ConfigError)."""
+    """All environments, or the one named by `-c env=NAME` (unknown names raise ConfigError)."""
     if name is None:
         return list(ENVIRONMENTS.values())
     return [get_environment(name)]
@@ -22,8 +22,9 @@ def select_environments(name: str | None) -> list[EnvironmentConfig]:
 class EnvironmentStacks:
     artifacts: ArtifactsStack
 
-    def all(self) -> list[cdk.Stack]:
-        return [self.artifacts]
+    def items(self) -> list[tuple[str, cdk.Stack]]:
+        """(component, stack) pairs; components are the keys of config.STACK_OUTPUTS."""
+        return [("Artifacts", self.artifacts)]
 
 
 def add_environment(
@@ -39,7 +40,7 @@ def add_environment(
         description=f"Model artifacts bucket ({config.name})",
     )
     stacks = EnvironmentStacks(artifacts=artifacts)
-    for stack in stacks.all():
+    for _, stack in stacks.items():
         cdk.Tags.of(stack).add("project", APP_NAME)
         cdk.Tags.of(stack).add("environment", config.name)
     return stacks

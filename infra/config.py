@@ -1,18 +1,19 @@
 """Typed, validated settings for each deployment environment.
 
-One frozen ``EnvironmentConfig`` per environment. Every rule is checked when the object is built, and
-each broken rule becomes one line that says what is wrong and what to do, so a bad setting fails
-``cdk synth`` (and the tests) instead of a deploy. No ``aws_cdk`` import here: ops tools and tests read
-this module cheaply.
+One frozen ``EnvironmentConfig`` per environment. Every rule is checked when the object is
+built, and each broken rule becomes one line that says what is wrong and what to do, so a bad
+setting fails ``cdk synth`` (and the tests) instead of a deploy. No ``aws_cdk`` import here: ops
+tools and tests read this module cheaply.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal, Union
+from typing import Literal
 
 from infra import dlc
 
@@ -84,7 +85,7 @@ class AutoScaledProvisionedConcurrency:
     schedules: tuple[ScheduledCapacity, ...] = ()
 
 
-ProvisionedConcurrency = Union[FixedProvisionedConcurrency, AutoScaledProvisionedConcurrency, None]
+ProvisionedConcurrency = FixedProvisionedConcurrency | AutoScaledProvisionedConcurrency | None
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class Canary:
     minutes: int
 
 
-DeploymentStrategy = Union[AllAtOnce, Canary]
+DeploymentStrategy = AllAtOnce | Canary
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ class EnvironmentConfig:
         return 0
 
 
-def _faults(c: EnvironmentConfig):  # noqa: C901 - a flat list of independent rules reads best
+def _faults(c: EnvironmentConfig) -> Iterator[str]:  # noqa: C901, PLR0912 - a flat list of rules
     if c.name not in ENVIRONMENT_NAMES:
         yield f"unknown environment name; use one of {', '.join(ENVIRONMENT_NAMES)}"
     if c.account is not None and not ACCOUNT_PATTERN.fullmatch(c.account):
@@ -187,8 +188,8 @@ def _faults(c: EnvironmentConfig):  # noqa: C901 - a flat list of independent ru
         yield f"memory_mb={c.memory_mb} is outside Lambda's {MIN_MEMORY_MB}..{MAX_MEMORY_MB}"
     if not 1 <= c.timeout_seconds <= MAX_FUNCTION_TIMEOUT_S:
         yield (
-            f"timeout_seconds={c.timeout_seconds} must be 1..{MAX_FUNCTION_TIMEOUT_S}: the HTTP API "
-            "integration times out at 29 s at most (30 s hard limit) and must outlast the function"
+            f"timeout_seconds={c.timeout_seconds} must be 1..{MAX_FUNCTION_TIMEOUT_S}: the HTTP "
+            "API integration times out at 29 s at most (30 s hard limit) and must outlast it"
         )
     if c.reserved_concurrency is not None and c.reserved_concurrency < 1:
         yield f"reserved_concurrency={c.reserved_concurrency} must be >= 1 (or None for unreserved)"
@@ -227,7 +228,7 @@ def _faults(c: EnvironmentConfig):  # noqa: C901 - a flat list of independent ru
         yield f"torch_threads={c.torch_threads} must be 1..6 (Lambda has at most 6 vCPUs)"
 
 
-def _provisioned_faults(c: EnvironmentConfig):
+def _provisioned_faults(c: EnvironmentConfig) -> Iterator[str]:
     pc = c.provisioned_concurrency
     if isinstance(pc, FixedProvisionedConcurrency):
         if pc.count < 1:
@@ -258,7 +259,7 @@ def _provisioned_faults(c: EnvironmentConfig):
         )
 
 
-def _image_faults(c: EnvironmentConfig):
+def _image_faults(c: EnvironmentConfig) -> Iterator[str]:
     for role, choice, accelerator in (
         ("inference_image", c.inference_image, "cpu"),
         ("training_image", c.training_image, "gpu" if c.training_compute == "gpu" else "cpu"),

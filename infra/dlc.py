@@ -1,11 +1,11 @@
 """Catalog of the AWS Deep Learning Container (DLC) images this project knows how to use.
 
 Each entry records what the CDK and the config validation need to decide at synth time: which
-architectures the image exists for, whether it is a CPU or GPU image, where its Python lives, and the
-end of its patch window (after which AWS ships no more security fixes for it).
+architectures the image exists for, whether it is a CPU or GPU image, where its Python lives, and
+the end of its patch window (after which AWS ships no more security fixes for it).
 
-The module imports no ``aws_cdk`` at load time so that ``infra.config`` (and the ops tools reading it)
-stay cheap; only resolving a private-registry URI needs ``aws_cdk.region_info``.
+The module imports no ``aws_cdk`` at load time so that ``infra.config`` (and the ops tools that
+read it) stay cheap; only resolving a private-registry URI needs ``aws_cdk.region_info``.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class DlcImageSpec:
         return today > self.end_of_patch
 
 
-# Dates from the DLC release notes / available_images list. Add an entry (with its end-of-patch date)
-# before pointing an environment at a new image: unknown images are refused rather than guessed at.
+# Dates from the DLC release notes and available_images list. Add an entry (with its end-of-patch
+# date) before pointing an environment at a new image: unknown images are refused, not guessed at.
 CATALOG: tuple[DlcImageSpec, ...] = (
     DlcImageSpec(
         repository="pytorch",
@@ -112,7 +112,7 @@ def dlc_registry_account(region: str) -> str:
     account = RegionInfo.get(region).dlc_repository_account
     if not account:
         raise ValueError(
-            f"region {region} has no private DLC registry; use registry='public' for this environment"
+            f"region {region} has no private DLC registry; use registry='public' there"
         )
     return account
 

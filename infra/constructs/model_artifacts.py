@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -19,22 +21,24 @@ class ModelArtifacts(Construct):
         self, scope: Construct, construct_id: str, *, retain: bool, access_log_days: int
     ) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
-        common = dict(
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=removal,
-            auto_delete_objects=not retain,
-        )
 
-        # SSE-S3 because S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS.
-        self.access_logs = s3.Bucket(
-            self,
+        def secure_bucket(bucket_id: str, **props: Any) -> s3.Bucket:
+            # SSE-S3: S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS.
+            return s3.Bucket(
+                self,
+                bucket_id,
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                enforce_ssl=True,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+                auto_delete_objects=not retain,
+                **props,
+            )
+
+        self.access_logs = secure_bucket(
             "AccessLogs",
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(access_log_days))],
-            **common,
         )
         Validations.of(self.access_logs).acknowledge(
             Acknowledgment(
@@ -44,8 +48,7 @@ class ModelArtifacts(Construct):
             )
         )
 
-        self.bucket = s3.Bucket(
-            self,
+        self.bucket = secure_bucket(
             "Bucket",
             versioned=True,
             server_access_logs_bucket=self.access_logs,
@@ -57,5 +60,4 @@ class ModelArtifacts(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(INCOMPLETE_UPLOAD_DAYS),
                 )
             ],
-            **common,
         )

@@ -1,0 +1,93 @@
+"""The stateful stack: bucket properties, retention per environment, stable logical ids."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import SynthesizedEnvironment
+
+# Renaming these replaces the bucket (and loses its data): the test makes that a deliberate act.
+STABLE_LOGICAL_IDS = {
+    "ModelArtifactsBucket2C3831B7": "AWS::S3::Bucket",
+    "ModelArtifactsAccessLogs261D498C": "AWS::S3::Bucket",
+}
+
+
+def test_logical_ids_of_stateful_resources_are_stable(environment: SynthesizedEnvironment) -> None:
+    resources = environment.template("Artifacts").to_json()["Resources"]
+    for logical_id, resource_type in STABLE_LOGICAL_IDS.items():
+        assert resources[logical_id]["Type"] == resource_type
+
+
+def test_bucket_is_versioned_encrypted_private_and_logged(
+    environment: SynthesizedEnvironment,
+) -> None:
+    environment.template("Artifacts").has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LoggingConfiguration": {
+                "DestinationBucketName": {"Ref": "ModelArtifactsAccessLogs261D498C"},
+                "LogFilePrefix": "artifacts/",
+            },
+            "LifecycleConfiguration": {
+                "Rules": [
+                    Match.object_like(
+                        {
+                            "NoncurrentVersionExpiration": {
+                                "NoncurrentDays": 90,
+                                "NewerNoncurrentVersions": 10,
+                            },
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+                            "Status": "Enabled",
+                        }
+                    )
+                ]
+            },
+        },
+    )
+
+
+def test_every_bucket_denies_plain_http(environment: SynthesizedEnvironment) -> None:
+    policies = environment.template("Artifacts").find_resources("AWS::S3::BucketPolicy")
+    assert len(policies) == 2
+    for policy in policies.values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+
+
+def test_retention_follows_the_environment(environment: SynthesizedEnvironment) -> None:
+    template = environment.template("Artifacts")
+    buckets = template.find_resources("AWS::S3::Bucket")
+    auto_delete = template.find_resources("Custom::S3AutoDeleteObjects")
+    if environment.config.retain_stateful_resources:
+        assert {b["DeletionPolicy"] for b in buckets.values()} == {"Retain"}
+        assert auto_delete == {}
+    else:
+        assert {b["DeletionPolicy"] for b in buckets.values()} == {"Delete"}
+        assert len(auto_delete) == 2
+
+
+def test_prod_stacks_have_termination_protection(environment: SynthesizedEnvironment) -> None:
+    for _, stack in environment.stacks.items():
+        assert stack.termination_protection == (environment.config.name == "prod")
+
+
+def test_bucket_name_is_an_output(environment: SynthesizedEnvironment) -> None:
+    environment.template("Artifacts").has_output(
+        "ArtifactsBucketName", {"Value": {"Ref": "ModelArtifactsBucket2C3831B7"}}
+    )

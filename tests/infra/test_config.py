@@ -1,0 +1,270 @@
+"""Every configuration rule rejects its failing case with one actionable line."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from infra.config import (
+    DEV,
+    ENVIRONMENTS,
+    PROD,
+    STAGING,
+    AllAtOnce,
+    AutoScaledProvisionedConcurrency,
+    Canary,
+    ConfigError,
+    EnvironmentConfig,
+    FixedProvisionedConcurrency,
+    ImageChoice,
+    ScheduledCapacity,
+    Throttling,
+    get_environment,
+)
+
+
+def rejected(match: str, **changes: object) -> ConfigError:
+    base = changes.pop("base", DEV)
+    assert isinstance(base, EnvironmentConfig)
+    with pytest.raises(ConfigError, match=match) as caught:
+        dataclasses.replace(base, **changes)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1, message
+    assert message.startswith(f"{base.name}: ")
+    return caught.value
+
+
+def test_defaults_are_valid_and_distinct() -> None:
+    assert set(ENVIRONMENTS) == {"dev", "staging", "prod"}
+    assert [c.name for c in ENVIRONMENTS.values()] == ["dev", "staging", "prod"]
+
+
+def test_dev_pays_nothing_while_idle() -> None:
+    assert DEV.provisioned_concurrency is None
+    assert DEV.provisioned_floor == 0
+    assert not DEV.retain_stateful_resources
+
+
+def test_prod_scales_warm_capacity_rolls_out_by_canary_and_requires_iam() -> None:
+    assert isinstance(PROD.provisioned_concurrency, AutoScaledProvisionedConcurrency)
+    assert PROD.provisioned_floor >= 1
+    assert isinstance(PROD.deployment, Canary)
+    assert PROD.api_auth == "iam"
+    assert PROD.retain_stateful_resources
+    assert STAGING.provisioned_floor == 1
+
+
+@pytest.mark.parametrize("timeout", [0, 29, 30, 900])
+def test_timeout_must_stay_below_the_http_api_integration_limit(timeout: int) -> None:
+    rejected("HTTP API integration", timeout_seconds=timeout)
+
+
+def test_longest_allowed_timeout_is_accepted() -> None:
+    assert dataclasses.replace(DEV, timeout_seconds=28).timeout_seconds == 28
+
+
+def test_provisioned_must_not_exceed_reserved() -> None:
+    rejected(
+        "exceeds reserved_concurrency=2",
+        reserved_concurrency=2,
+        provisioned_concurrency=FixedProvisionedConcurrency(3),
+    )
+
+
+def test_auto_scaling_maximum_must_not_exceed_reserved() -> None:
+    rejected(
+        "exceeds reserved_concurrency=5",
+        reserved_concurrency=5,
+        provisioned_concurrency=AutoScaledProvisionedConcurrency(min_capacity=1, max_capacity=6),
+    )
+
+
+def test_fixed_provisioned_count_must_be_positive() -> None:
+    rejected("must be >= 1", provisioned_concurrency=FixedProvisionedConcurrency(0))
+
+
+def test_auto_scaling_min_must_not_exceed_max() -> None:
+    rejected(
+        "min_capacity=5 > max_capacity=2",
+        provisioned_concurrency=AutoScaledProvisionedConcurrency(min_capacity=5, max_capacity=2),
+    )
+
+
+@pytest.mark.parametrize("target", [0.0, 1.0, 1.5, -0.1])
+def test_auto_scaling_target_must_be_a_fraction(target: float) -> None:
+    rejected(
+        "target_utilization",
+        provisioned_concurrency=AutoScaledProvisionedConcurrency(1, 2, target_utilization=target),
+    )
+
+
+def test_schedule_bounds_must_fit_the_scaling_range() -> None:
+    schedule = ScheduledCapacity("peak", "cron(0 8 ? * MON-FRI *)", min_capacity=5, max_capacity=50)
+    rejected(
+        "schedule 'peak'",
+        provisioned_concurrency=AutoScaledProvisionedConcurrency(1, 10, schedules=(schedule,)),
+    )
+
+
+def test_schedule_expression_must_be_cron_rate_or_at() -> None:
+    schedule = ScheduledCapacity("peak", "0 8 * * *", min_capacity=1, max_capacity=2)
+    rejected(
+        "is not cron",
+        provisioned_concurrency=AutoScaledProvisionedConcurrency(1, 10, schedules=(schedule,)),
+    )
+
+
+@pytest.mark.parametrize("memory", [127, 10_241, 0])
+def test_memory_must_be_within_lambda_limits(memory: int) -> None:
+    rejected("outside Lambda's 128..10240", memory_mb=memory)
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 10), (-1, 10), (100, 50)])
+def test_burst_must_cover_a_positive_rate(rate: float, burst: int) -> None:
+    rejected("need burst >= rate > 0", throttling=Throttling(rate_limit=rate, burst_limit=burst))
+
+
+def test_prod_must_retain_stateful_resources() -> None:
+    rejected("prod must retain stateful resources", base=PROD, retain_stateful_resources=False)
+
+
+@pytest.mark.parametrize("region", ["us-west-9", "mars-1", "US-WEST-2", ""])
+def test_unknown_region_is_rejected(region: str) -> None:
+    rejected("unknown region", region=region)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-central-1", "ap-southeast-2"])
+def test_real_regions_are_accepted(region: str) -> None:
+    assert dataclasses.replace(DEV, region=region).region == region
+
+
+@pytest.mark.parametrize(
+    "account", ["12345678901", "1234567890123", "abcdefghijkl", "1234-5678-9012"]
+)
+def test_malformed_account_is_rejected(account: str) -> None:
+    rejected("exactly 12 digits", account=account)
+
+
+def test_reserved_concurrency_must_be_positive() -> None:
+    rejected("reserved_concurrency=0", reserved_concurrency=0)
+
+
+@pytest.mark.parametrize(("percentage", "minutes"), [(0, 5), (100, 5), (10, 0), (10, 3000)])
+def test_canary_bounds(percentage: int, minutes: int) -> None:
+    rejected("canary", deployment=Canary(percentage=percentage, minutes=minutes))
+
+
+def test_log_retention_must_be_a_cloudwatch_value() -> None:
+    rejected("not a CloudWatch Logs value", log_retention_days=8)
+
+
+def test_alarm_email_must_be_an_address() -> None:
+    rejected("not an e-mail address", alarm_email="ops-team")
+
+
+@pytest.mark.parametrize("origin", ["localhost:3000", "ftp://example.com", "https://a.com/path"])
+def test_cors_origins_must_be_origins(origin: str) -> None:
+    rejected("CORS origin", cors_origins=(origin,))
+
+
+def test_unknown_api_auth_is_rejected() -> None:
+    rejected("api_auth='cognito'", api_auth="cognito")
+
+
+def test_training_data_must_live_under_data_prefix() -> None:
+    rejected("must live under data/", training_data_key="train.csv")
+
+
+def test_quality_threshold_must_be_positive() -> None:
+    rejected("max_validation_mse=0", max_validation_mse=0)
+
+
+def test_torch_threads_bounded_by_lambda_vcpus() -> None:
+    rejected("torch_threads=7", torch_threads=7)
+
+
+def test_unknown_image_is_rejected_with_the_known_ones() -> None:
+    rejected(
+        "unknown DLC image 'pytorch:9.9'.*known images", inference_image=ImageChoice("pytorch:9.9")
+    )
+
+
+def test_image_past_end_of_patch_is_rejected_without_a_reason() -> None:
+    old = ImageChoice("pytorch-inference:2.6.0-cpu-py312-ubuntu22.04-ec2", registry="private")
+    rejected("passed its end of patch on 2026-06-30", inference_image=old)
+
+
+def test_image_past_end_of_patch_is_allowed_with_a_reason() -> None:
+    old = ImageChoice(
+        "pytorch-inference:2.6.0-cpu-py312-ubuntu22.04-ec2",
+        registry="private",
+        allow_past_end_of_patch="pinned until the 2.13 migration is validated",
+    )
+    config = dataclasses.replace(DEV, inference_image=old)
+    assert config.inference_image.spec.framework_version == "2.6.0"
+
+
+def test_current_default_image_becomes_invalid_after_its_end_of_patch() -> None:
+    with pytest.raises(ConfigError) as caught:
+        dataclasses.replace(DEV, today=dt.date(2027, 7, 21))
+    lines = str(caught.value).splitlines()
+    assert [line.split(" ")[1] for line in lines] == ["inference_image", "training_image"]
+    assert all("passed its end of patch on 2027-07-20" in line for line in lines)
+
+
+def test_private_only_image_cannot_come_from_public_ecr() -> None:
+    old = ImageChoice(
+        "pytorch-inference:2.6.0-cpu-py312-ubuntu22.04-ec2", allow_past_end_of_patch="testing"
+    )
+    rejected("not on public ECR", inference_image=old)
+
+
+def test_arm64_function_needs_an_arm64_base_image() -> None:
+    rejected("no arm64 variant", architecture="arm64")
+
+
+def test_gpu_training_needs_a_gpu_image_and_cpu_a_cpu_image() -> None:
+    rejected("needs gpu", training_compute="gpu")
+    rejected("needs cpu", training_image=ImageChoice("pytorch:2.13-cu133-amzn2023"))
+    gpu = dataclasses.replace(
+        DEV, training_compute="gpu", training_image=ImageChoice("pytorch:2.13-cu133-amzn2023")
+    )
+    assert gpu.training_image.spec.accelerator == "gpu"
+
+
+def test_inference_image_must_be_cpu() -> None:
+    rejected(
+        "inference_image.*needs cpu", inference_image=ImageChoice("pytorch:2.13-cu133-amzn2023")
+    )
+
+
+def test_several_faults_give_one_line_each() -> None:
+    with pytest.raises(ConfigError) as caught:
+        dataclasses.replace(DEV, memory_mb=1, timeout_seconds=60, region="nowhere")
+    assert len(str(caught.value).splitlines()) == 3
+
+
+def test_all_at_once_is_the_default_rollout_outside_prod() -> None:
+    assert isinstance(DEV.deployment, AllAtOnce)
+    assert isinstance(STAGING.deployment, AllAtOnce)
+
+
+def test_get_environment_lists_valid_names_for_unknown_ones() -> None:
+    assert get_environment("staging") is STAGING
+    with pytest.raises(
+        ConfigError, match=r"^unknown environment 'nope'; valid names: dev, staging, prod$"
+    ):
+        get_environment("nope")
+
+
+def test_stack_names_follow_app_component_env() -> None:
+    assert PROD.stack_name("Serving") == "TorchLambda-Serving-prod"
+
+
+def test_config_module_does_not_import_aws_cdk() -> None:
+    code = "import sys, infra.config; sys.exit('aws_cdk' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
