@@ -278,6 +278,8 @@ def _image_faults(c: EnvironmentConfig) -> Iterator[str]:
                 f"{role} {spec.name} passed its end of patch on {spec.end_of_patch}; pick a "
                 "supported image or set allow_past_end_of_patch to the reason"
             )
+    if c.training_compute == "gpu" and c.training_image.registry != "private":
+        yield "training_compute='gpu' needs training_image registry='private' (GPU DLCs)"
     inference = c.inference_image
     try:
         arches = inference.spec.architectures

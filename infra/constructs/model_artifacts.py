@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from infra.config import APP_NAME, EnvironmentConfig
 
 # Old model versions stay recoverable for a while after being overwritten or deleted.
 NONCURRENT_VERSION_DAYS = 90
@@ -14,13 +16,24 @@ NONCURRENT_VERSIONS_KEPT = 10
 INCOMPLETE_UPLOAD_DAYS = 7
 
 
+BUCKET_NAME_FORMAT = APP_NAME.lower() + "-artifacts-{env}-{account}-{region}"
+
+
+def artifacts_bucket_name(
+    config: EnvironmentConfig, account: str = Aws.ACCOUNT_ID, region: str = Aws.REGION
+) -> str:
+    """A fixed, globally unique name: other stacks refer to the bucket without cross-stack
+    exports, and the bucket is never replaced by accident (its data outlives every deploy)."""
+    return BUCKET_NAME_FORMAT.format(env=config.name, account=account, region=region)
+
+
 class ModelArtifacts(Construct):
     """Versioned, encrypted, TLS-only bucket with server access logs to a dedicated log bucket."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, retain: bool, access_log_days: int
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, construct_id)
+        retain = config.retain_stateful_resources
+        access_log_days = max(config.log_retention_days, 30)
 
         def secure_bucket(bucket_id: str, **props: Any) -> s3.Bucket:
             # SSE-S3: S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS.
@@ -50,6 +63,7 @@ class ModelArtifacts(Construct):
 
         self.bucket = secure_bucket(
             "Bucket",
+            bucket_name=artifacts_bucket_name(config),
             versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="artifacts/",

@@ -16,12 +16,7 @@ class ArtifactsStack(Stack):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.artifacts = ModelArtifacts(
-            self,
-            "ModelArtifacts",
-            retain=config.retain_stateful_resources,
-            access_log_days=max(config.log_retention_days, 30),
-        )
+        self.artifacts = ModelArtifacts(self, "ModelArtifacts", config=config)
         CfnOutput(
             self,
             "ArtifactsBucketName",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -38,6 +39,16 @@ class SynthesizedEnvironment:
 
     def template(self, component: str) -> Template:
         return self.templates[component]
+
+    def resources(self, component: str, resource_type: str) -> dict[str, Any]:
+        """Logical id -> resource, for one resource type."""
+        return dict(self.templates[component].find_resources(resource_type))
+
+    def assets_manifest(self, component: str) -> dict[str, Any]:
+        path = self.template_files[component].with_name(
+            self.template_files[component].name.replace(".template.json", ".assets.json")
+        )
+        return dict(json.loads(path.read_text()))
 
 
 @pytest.fixture(scope="session")

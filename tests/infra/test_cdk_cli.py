@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import ENVIRONMENTS
+from infra.config import ENVIRONMENTS, STACK_OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -45,7 +45,7 @@ def test_ls_lists_every_environments_stacks(tmp_path: Path) -> None:
     expected = {
         config.stack_name(component)
         for config in ENVIRONMENTS.values()
-        for component in ("Artifacts",)
+        for component in STACK_OUTPUTS
     }
     assert expected <= listed
 

@@ -228,10 +228,17 @@ def test_arm64_function_needs_an_arm64_base_image() -> None:
 
 
 def test_gpu_training_needs_a_gpu_image_and_cpu_a_cpu_image() -> None:
-    rejected("needs gpu", training_compute="gpu")
+    rejected("needs gpu", training_compute="gpu", training_image=ImageChoice(registry="private"))
     rejected("needs cpu", training_image=ImageChoice("pytorch:2.13-cu133-amzn2023"))
+    rejected(
+        "needs training_image registry='private'",
+        training_compute="gpu",
+        training_image=ImageChoice("pytorch:2.13-cu133-amzn2023"),
+    )
     gpu = dataclasses.replace(
-        DEV, training_compute="gpu", training_image=ImageChoice("pytorch:2.13-cu133-amzn2023")
+        DEV,
+        training_compute="gpu",
+        training_image=ImageChoice("pytorch:2.13-cu133-amzn2023", registry="private"),
     )
     assert gpu.training_image.spec.accelerator == "gpu"
 

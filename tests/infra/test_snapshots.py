@@ -17,10 +17,13 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.infra.conftest import SynthesizedEnvironment
 
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+# A Lambda version's logical id ends with a hash of the function's code.
+VERSION_ID = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 
 
 def normalized(template: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
+    text = ASSET_HASH.sub("<asset-hash>", json.dumps(template))
+    return json.loads(VERSION_ID.sub(r"\1<code-hash>", text))
 
 
 @pytest.fixture
@@ -36,7 +39,9 @@ def test_snapshot(environment: SynthesizedEnvironment, snapshot_json: SnapshotAs
 
 def test_normalization_hides_only_asset_hashes() -> None:
     digest = "a" * 64
-    assert normalized({"Key": f"{digest}.zip", "Other": "abc"}) == {
+    version = "InferenceFunctionCurrentVersion1DB4BD26" + "b" * 32
+    assert normalized({"Key": f"{digest}.zip", "Other": "abc", version: 1}) == {
         "Key": "<asset-hash>.zip",
         "Other": "abc",
+        "InferenceFunctionCurrentVersion1DB4BD26<code-hash>": 1,
     }

@@ -1,0 +1,138 @@
+"""The public face: an HTTP API (payload 2.0) whose routes invoke the function's alias."""
+
+from __future__ import annotations
+
+import json
+
+import jsii
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_apigateway as apigw_v1
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.constructs.retention import log_group
+
+ROUTES: tuple[tuple[str, apigwv2.HttpMethod], ...] = (
+    ("/predict", apigwv2.HttpMethod.GET),
+    ("/predict", apigwv2.HttpMethod.POST),
+    ("/health", apigwv2.HttpMethod.GET),
+)
+# Only variables HTTP APIs support; one JSON object per request.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "time": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "method": "$context.httpMethod",
+    "route": "$context.routeKey",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integration.status",
+    "integrationError": "$context.integrationErrorMessage",
+}
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class JsonAccessLogs:
+    """Access log settings; the Python binding needs a class implementing the jsii interface."""
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._destination = apigwv2.LogGroupLogDestination(log_group)
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw_v1.AccessLogFormat:
+        return apigw_v1.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS))
+
+
+class HttpApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        alias: lambda_.IAlias,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.api = apigwv2.HttpApi(
+            self,
+            "Api",
+            description=f"Model predictions ({config.name})",
+            create_default_stage=False,
+            cors_preflight=self._cors(config),
+        )
+        self.access_logs = log_group(self, "AccessLogs", config)
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.throttling.rate_limit,
+                burst_limit=config.throttling.burst_limit,
+            ),
+            access_log_settings=JsonAccessLogs(self.access_logs),
+        )
+        # The gateway must outlast the function so a slow request gets the function's answer.
+        integration = integrations.HttpLambdaIntegration(
+            "Alias",
+            alias,
+            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+            timeout=Duration.seconds(config.timeout_seconds + 1),
+        )
+        authorizer = authorizers.HttpIamAuthorizer() if config.api_auth == "iam" else None
+        self.routes = [
+            route
+            for path, method in ROUTES
+            for route in self.api.add_routes(
+                path=path, methods=[method], integration=integration, authorizer=authorizer
+            )
+        ]
+        if authorizer is None:
+            for route in self.routes:
+                Validations.of(route).acknowledge(
+                    Acknowledgment(
+                        id="AwsSolutions-APIG4",
+                        reason=f"{config.name} is deliberately public (api_auth='none' in "
+                        "infra/config.py); the stage throttles it and prod requires IAM.",
+                    )
+                )
+        Validations.of(self.stage).acknowledge(
+            Acknowledgment(
+                id="Serverless-APIGWXrayEnabled",
+                reason="HTTP APIs do not support X-Ray tracing; the function behind it is traced.",
+            )
+        )
+
+    @property
+    def url(self) -> str:
+        return self.stage.url
+
+    @staticmethod
+    def _cors(config: EnvironmentConfig) -> apigwv2.CorsPreflightOptions | None:
+        if not config.cors_origins:
+            return None
+        return apigwv2.CorsPreflightOptions(
+            allow_origins=list(config.cors_origins),
+            allow_methods=[
+                apigwv2.CorsHttpMethod.GET,
+                apigwv2.CorsHttpMethod.POST,
+                apigwv2.CorsHttpMethod.OPTIONS,
+            ],
+            allow_headers=["content-type", "authorization", "x-amz-date", "x-amz-security-token"],
+            expose_headers=["x-model-version"],
+            max_age=Duration.hours(1),
+        )

@@ -1,0 +1,69 @@
+"""Cross-cutting rules over every stack of every environment: IAM scope and log retention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.infra.conftest import SynthesizedEnvironment
+
+# Actions AWS offers no resource-level permission for; `Resource: *` is the only option.
+RESOURCELESS_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "ecr:GetAuthorizationToken",
+}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def identity_statements(env: SynthesizedEnvironment) -> list[dict[str, Any]]:
+    found = []
+    for component in env.templates:
+        for policy in env.resources(component, "AWS::IAM::Policy").values():
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+        for role in env.resources(component, "AWS::IAM::Role").values():
+            for inline in role["Properties"].get("Policies", []):
+                found += inline["PolicyDocument"]["Statement"]
+    return found
+
+
+def test_no_wildcard_actions(environment: SynthesizedEnvironment) -> None:
+    for statement in identity_statements(environment):
+        for action in as_list(statement["Action"]):
+            assert action != "*" and not action.endswith(":*"), statement
+
+
+def test_resource_star_only_where_aws_offers_nothing_narrower(
+    environment: SynthesizedEnvironment,
+) -> None:
+    for statement in identity_statements(environment):
+        if "*" in as_list(statement.get("Resource", [])):
+            assert set(as_list(statement["Action"])) <= RESOURCELESS_ACTIONS, statement
+
+
+def test_no_managed_policies_on_our_own_roles(environment: SynthesizedEnvironment) -> None:
+    for component in environment.templates:
+        for logical_id, role in environment.resources(component, "AWS::IAM::Role").items():
+            managed = role["Properties"].get("ManagedPolicyArns", [])
+            if "DeploymentGroupServiceRole" in logical_id:
+                continue  # CodeDeploy's AWS-maintained, Lambda-limited policy (acknowledged)
+            if "AutoDeleteObjects" in logical_id:
+                continue  # the CDK's own bucket-emptying provider in non-retained envs
+            assert managed == [], logical_id
+
+
+def test_every_log_group_has_the_configured_retention(environment: SynthesizedEnvironment) -> None:
+    groups = {
+        logical_id: group
+        for component in environment.templates
+        for logical_id, group in environment.resources(component, "AWS::Logs::LogGroup").items()
+    }
+    assert len(groups) == 3  # function, API access logs, training
+    for logical_id, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == environment.config.log_retention_days, (
+            logical_id
+        )
+        expected = "Retain" if environment.config.retain_stateful_resources else "Delete"
+        assert group["DeletionPolicy"] == expected
