@@ -70,8 +70,73 @@ clean: ## Remove build outputs (keeps .venv and node_modules)
 
 # ---- Training (training/) ------------------------------------------------------------------
 
+TRAINING_DATA := training/data/train.csv
+TRAINING_TEST_DATA := training/data/test.csv
+
+.PHONY: train
+train: setup ## Train on the default dataset into lambda_image/model/ (a few seconds)
+	$(PY) -m training.train --data $(TRAINING_DATA) --test-data $(TRAINING_TEST_DATA) --out lambda_image/model
+
+.PHONY: bench-train
+bench-train: setup ## Our trainer against the book's procedure, side by side (the book's takes minutes)
+	$(PY) -m training.benchmarks.run --work .bench/train
+
 # ---- Inference, locally (lambda_image/) ----------------------------------------------------
+# MODEL_DIR: the model the handler serves locally (the image bakes lambda_image/model in).
+MODEL_DIR ?= lambda_image/model
+PORT ?= 3000
+EVENT ?= lambda_image/events/predict-get.json
+# Outside Lambda, Powertools would print one EMF metrics line per request; tracing stays off.
+LOCAL_FUNCTION_ENV := MODEL_DIR=$(MODEL_DIR) POWERTOOLS_TRACE_DISABLED=true
+
+.PHONY: invoke
+invoke: setup ## Run the handler once on an event file: make invoke EVENT=lambda_image/events/health.json
+	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke $(EVENT)
+
+.PHONY: serve
+serve: setup ## Serve the handler on http://127.0.0.1:$(PORT) as API Gateway would (PORT=3000)
+	$(LOCAL_FUNCTION_ENV) POWERTOOLS_METRICS_DISABLED=true $(PY) -u -m lambda_image.local.serve --port $(PORT)
+
+.PHONY: bench-serve
+bench-serve: setup ## Benchmark the handler against loading the model per request (a table)
+	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.bench
 
 # ---- Deploy (infra/) -----------------------------------------------------------------------
+# Each checks credentials (and Docker, and the DLC registry login) first, then runs the pinned CLI.
+
+.PHONY: deploy
+deploy: setup ## Deploy one environment's stacks: make deploy ENV=dev
+	$(PY) -m infra.deploy deploy --env '$(ENV)'
+
+.PHONY: diff
+diff: setup ## Compare one environment with what is deployed: make diff ENV=staging
+	$(PY) -m infra.deploy diff --env '$(ENV)'
+
+.PHONY: destroy
+destroy: setup ## Delete one environment's stacks (refuses prod): make destroy ENV=dev
+	$(PY) -m infra.deploy destroy --env '$(ENV)'
+
+.PHONY: docs
+docs: setup ## Regenerate the per-environment settings table in README.md from infra/config.py
+	$(PY) -m infra.settings_table
 
 # ---- Operations on a deployed environment (ops/) -------------------------------------------
+# AWS credentials come from the usual places (profile, SSO, environment); each environment's region
+# and stack names from infra/config.py. Every failure is one `error:` line and a non-zero exit.
+OPS := $(PY) -m ops
+
+.PHONY: train-remote
+train-remote: setup ## Train in CodeBuild, follow it, fetch the model: ENV=dev [DATA=path.csv]
+	$(OPS) train-remote --env '$(ENV)' $(if $(DATA),--data '$(DATA)')
+
+.PHONY: fetch-model
+fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev [BUILD=id]
+	$(OPS) fetch-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)')
+
+.PHONY: smoke
+smoke: setup ## Check an API against the HTTP contract: ENV=dev or URL=http://127.0.0.1:3000
+	$(OPS) smoke $(if $(ENV),--env '$(ENV)') $(if $(URL),--url '$(URL)') $(if $(SMOKE_REQUESTS),--requests '$(SMOKE_REQUESTS)')
+
+.PHONY: cost
+cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20]
+	$(OPS) cost --env '$(ENV)' $(if $(REQUESTS),--requests '$(REQUESTS)') $(if $(DURATION_MS),--duration-ms '$(DURATION_MS)') $(if $(PLOT),--plot '$(PLOT)')

@@ -1,0 +1,96 @@
+"""`make deploy|diff|destroy`: prerequisites checked first, one line per failure."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from infra import deploy
+from infra.config import DEV, PROD, ImageChoice
+
+
+class FakeWorld:
+    def __init__(self, *, account: str = "123456789012", docker: bool = True) -> None:
+        self.account, self.docker = account, docker
+        self.logins: list[tuple[str, str, str]] = []
+
+    def checks(self) -> deploy.Checks:
+        return deploy.Checks(
+            caller_account=lambda region: self.account,
+            docker_ready=lambda: self.docker,
+            registry_login=lambda *args: self.logins.append(args),
+        )
+
+
+def test_deploy_runs_the_pinned_cli_for_that_environments_stacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    command = deploy.plan("deploy", DEV, FakeWorld().checks())
+    assert command == ["npx", "--no-install", "cdk", "deploy", "--all", "-c", "env=dev"]
+    said = capsys.readouterr().out
+    assert "TorchLambda-Artifacts-dev, TorchLambda-Training-dev, TorchLambda-Serving-dev" in said
+    assert "123456789012, us-west-2" in said
+
+
+def test_prod_deploys_ask_before_broadening_permissions() -> None:
+    assert deploy.plan("deploy", PROD, FakeWorld().checks())[-2:] == [
+        "--require-approval",
+        "broadening",
+    ]
+
+
+def test_destroy_refuses_prod() -> None:
+    with pytest.raises(deploy.PreflightError, match="refusing to destroy prod"):
+        deploy.plan("destroy", PROD, FakeWorld().checks())
+
+
+def test_missing_docker_fails_before_the_cli_runs() -> None:
+    with pytest.raises(deploy.PreflightError, match="Docker is not running"):
+        deploy.plan("deploy", DEV, FakeWorld(docker=False).checks())
+
+
+def test_destroy_needs_no_docker() -> None:
+    assert deploy.plan("destroy", DEV, FakeWorld(docker=False).checks())[3] == "destroy"
+
+
+def test_wrong_account_is_refused() -> None:
+    pinned = dataclasses.replace(DEV, account="111111111111")
+    with pytest.raises(deploy.PreflightError, match="credentials are for account 123456789012"):
+        deploy.plan("deploy", pinned, FakeWorld().checks())
+
+
+def test_private_dlc_base_logs_in_to_its_registry_first() -> None:
+    world = FakeWorld()
+    private = dataclasses.replace(DEV, inference_image=ImageChoice(registry="private"))
+    deploy.plan("deploy", private, world.checks())
+    assert world.logins == [
+        ("763104351884", "us-west-2", "763104351884.dkr.ecr.us-west-2.amazonaws.com")
+    ]
+
+
+def test_public_base_needs_no_login() -> None:
+    world = FakeWorld()
+    deploy.plan("deploy", DEV, world.checks())
+    assert world.logins == []
+
+
+def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main(["deploy", "--env", "nope"], FakeWorld().checks()) == 2
+    assert capsys.readouterr().err == (
+        "error: unknown environment 'nope'; valid names: dev, staging, prod\n"
+    )
+    assert deploy.main(["destroy", "--env", "prod"], FakeWorld().checks()) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert deploy.main(["deploy", "--env", ""], FakeWorld().checks()) == 2
+    assert "ENV is required" in capsys.readouterr().err
+
+
+def test_missing_credentials_are_reported_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never probe an instance endpoint
+    with pytest.raises(deploy.PreflightError, match=r"^no AWS credentials"):
+        deploy.aws_caller_account("us-west-2")
