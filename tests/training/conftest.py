@@ -1,0 +1,84 @@
+"""Fixtures for the training tests: small datasets, tiny training runs, and S3 on 127.0.0.1."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import torch
+from moto.server import ThreadedMotoServer
+
+from training import train
+from training.data import generate_rows, write_book_csv
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+# Small enough to train in well under a second, big enough for every split to be non-empty.
+TINY_ROWS = 80
+TINY_ARGS = ("--epochs", "25", "--batch-size", "16", "--patience", "25", "--device", "cpu")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread() -> Iterator[None]:
+    """What the CLI uses; more threads only contend on small models and shared machines."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(train.DEFAULT_THREADS)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def repository() -> Path:
+    return REPOSITORY
+
+
+@pytest.fixture
+def book_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "data" / "train.csv"
+    path.parent.mkdir()
+    write_book_csv(path, generate_rows(TINY_ROWS, seed=3))
+    return path
+
+
+@pytest.fixture
+def train_tiny(book_csv: Path) -> Callable[..., int]:
+    """Run the train CLI in-process on the tiny dataset; extra CLI arguments pass through."""
+
+    def run(out: Path, *extra: str) -> int:
+        return train.main(["--data", str(book_csv), "--out", str(out), *TINY_ARGS, *extra])
+
+    return run
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1; boto3 clients made inside the test go to it."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    try:
+        yield endpoint
+    finally:
+        # Moto's backends live in this process and outlive the server: start each test empty.
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=10).close()
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint: str):  # type: ignore[no-untyped-def]
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="artifacts")
+    return client

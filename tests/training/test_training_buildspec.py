@@ -1,0 +1,117 @@
+"""The CodeBuild buildspec: its commands exist, parse, and need only what the source zip holds."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from training import publish, train
+
+DLC_PYTHON = "/opt/venv/bin/python"
+# Set by the CDK project on the CodeBuild project, plus the one CodeBuild sets itself.
+CDK_VARIABLES = {
+    "ARTIFACTS_BUCKET": "torchlambda-artifacts-dev",
+    "ENVIRONMENT_NAME": "dev",
+    "TRAINING_DATA_KEY": "data/train.csv",
+    "MAX_VALIDATION_MSE": "25",
+}
+CODEBUILD_VARIABLES = {"CODEBUILD_BUILD_ID": "torchlambda-training-dev:0f9c2d4e-1111-2222-3333"}
+# What the source zip must contain, at these paths relative to its root; the default dataset and
+# the benchmark may be left out (the data comes from the bucket).
+SOURCE_ZIP_PATHS = ("training", "lambda_image/app/predictor")
+NOT_NEEDED = ("data", "benchmarks", "__pycache__")
+
+
+@pytest.fixture(scope="module")
+def buildspec(repository: Path) -> dict[str, Any]:
+    spec = yaml.safe_load((repository / "training" / "buildspec.yml").read_text())
+    assert isinstance(spec, dict)
+    return spec
+
+
+def commands(buildspec: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (phase, command)
+        for phase, body in buildspec["phases"].items()
+        for command in body.get("commands", [])
+    ]
+
+
+def expand(command: str) -> list[str]:
+    values = CDK_VARIABLES | CODEBUILD_VARIABLES
+    expanded = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values[m[1] or m[2]], command)
+    return shlex.split(expanded)
+
+
+def test_shape(buildspec: dict[str, Any]) -> None:
+    assert str(buildspec["version"]) == "0.2"
+    assert list(buildspec["phases"]) == ["install", "build"]
+    for phase in buildspec["phases"].values():
+        assert phase["on-failure"] == "ABORT"
+
+
+def test_uses_only_the_variables_the_project_sets(buildspec: dict[str, Any]) -> None:
+    text = "\n".join(command for _, command in commands(buildspec))
+    used = set(re.findall(r"\$\{?(\w+)", text))
+    assert used == set(CDK_VARIABLES) | set(CODEBUILD_VARIABLES)
+
+
+def test_every_command_runs_a_module_of_the_source_with_the_dlc_python(
+    buildspec: dict[str, Any], repository: Path
+) -> None:
+    for _, command in commands(buildspec):
+        argv = expand(command)
+        assert argv[:2] == [DLC_PYTHON, "-m"], command
+        module_file = repository / (argv[2].replace(".", "/") + ".py")
+        assert module_file.is_file(), argv[2]
+        assert module_file.is_relative_to(repository / "training")
+        for argument in argv[3:]:
+            if argument.startswith("training/"):
+                assert (repository / argument).is_file(), argument
+
+
+def test_train_then_publish_with_arguments_their_parsers_accept(
+    buildspec: dict[str, Any],
+) -> None:
+    build = [expand(command) for command in buildspec["phases"]["build"]["commands"]]
+    assert [argv[2] for argv in build] == ["training.train", "training.publish"]
+    train_args = train.build_parser().parse_args(build[0][3:])
+    publish_args = publish.build_parser().parse_args(build[1][3:])
+    assert train_args.data == "s3://torchlambda-artifacts-dev/data/train.csv"
+    assert train_args.max_val_mse == publish_args.max_val_mse == 25.0
+    assert train_args.device == "auto"
+    assert publish_args.model_dir == train_args.out
+    assert publish_args.environment == "dev"
+    assert publish.clean_build_id(publish_args.build_id) == "0f9c2d4e-1111-2222-3333"
+
+
+@pytest.mark.slow
+def test_the_source_zip_paths_are_enough(tmp_path: Path, repository: Path) -> None:
+    for relative in SOURCE_ZIP_PATHS:
+        shutil.copytree(
+            repository / relative,
+            tmp_path / relative,
+            ignore=shutil.ignore_patterns(*NOT_NEEDED),
+        )
+    probe = "import training.train, training.publish, training.install_missing; print('ok')"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -1,0 +1,82 @@
+"""Writing a model directory all at once: the previous one stays intact until the new one is whole.
+
+The files are written into a hidden staging directory next to the target (same filesystem, so the
+final rename is atomic), synced, and only then swapped in. A failure or an interrupt before the swap
+removes the staging directory and leaves the previous model untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Collection
+from pathlib import Path
+
+
+class OutputError(RuntimeError):
+    """The output directory cannot be written."""
+
+
+def write_directory_atomically(
+    target: Path, write: Callable[[Path], None], replaced: Collection[str]
+) -> None:
+    """Call `write(staging)` and swap the result in as `target`.
+
+    Files in an existing `target` whose names are not in `replaced` are carried over, so that a
+    note or an ignore file kept next to the model survives retraining.
+    """
+    target = target.absolute()
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: exists and is not a directory")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+    except OSError as error:
+        raise OutputError(f"{target}: cannot write ({error.strerror or error})") from None
+    try:
+        _carry_over(target, staging, replaced)
+        write(staging)
+        _sync(staging)
+        _swap(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _carry_over(target: Path, staging: Path, replaced: Collection[str]) -> None:
+    if not target.is_dir():
+        return
+    for entry in target.iterdir():
+        if entry.name in replaced:
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, staging / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
+
+
+def _sync(directory: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    directory.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model directory is not
+    for path in directory.iterdir():
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as stream:
+                os.fsync(stream.fileno())
+
+
+def _swap(staging: Path, target: Path) -> None:
+    if not target.exists():
+        staging.rename(target)
+        return
+    # Two renames: between them the previous model sits, complete, in the `.old-` directory.
+    retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
+    target.rename(retired)
+    try:
+        staging.rename(target)
+    except BaseException:
+        retired.rename(target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

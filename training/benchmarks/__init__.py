@@ -1,0 +1,1 @@
+"""``make bench-train``: our trainer and the book's procedure on the same data, side by side."""

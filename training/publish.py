@@ -1,0 +1,180 @@
+"""Publish a trained model to the artifacts bucket, the pointer last.
+
+``python -m training.publish --model-dir DIR --bucket B --environment ENV --build-id ID``
+uploads ``model.pth``, ``model.json`` and ``training.png`` to ``models/<env>/<build id>/`` and then
+writes ``models/<env>/latest.json``. A reader that follows the pointer therefore always finds a
+complete model: when the check, the quality gate or any upload fails, the pointer is not touched.
+
+The build id may be CodeBuild's ``CODEBUILD_BUILD_ID`` as is (``<project name>:<uuid>``): only the
+part after the last colon is used, so keys read ``models/dev/3f1c...-.../model.pth``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambda_image.app.predictor.artifact import (
+    CARD_FILE,
+    CARD_SCHEMA_VERSION,
+    PLOT_FILE,
+    WEIGHTS_FILE,
+    ArtifactError,
+    read_card,
+    sha256_file,
+)
+
+POINTER_FILE = "latest.json"
+CONTENT_TYPES = {
+    WEIGHTS_FILE: "application/octet-stream",
+    CARD_FILE: "application/json",
+    PLOT_FILE: "image/png",
+}
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class PublishError(RuntimeError):
+    """Nothing (or not the pointer) was published; the message is one line."""
+
+
+def clean_build_id(raw: str) -> str:
+    """`project:uuid` (CodeBuild's build id) -> `uuid`; anything else must already be key-safe."""
+    build_id = raw.rsplit(":", 1)[-1]
+    if not _SAFE_NAME.fullmatch(build_id):
+        raise PublishError(f"build id {raw!r} does not give a safe S3 key segment")
+    return build_id
+
+
+def model_prefix(environment: str, build_id: str) -> str:
+    return f"models/{environment}/{build_id}/"
+
+
+def pointer_key(environment: str) -> str:
+    return f"models/{environment}/{POINTER_FILE}"
+
+
+def verified_card(model_dir: Path, max_val_mse: float | None) -> dict[str, Any]:
+    """The model card, after checking that it describes these weights and passes the gate."""
+    try:
+        card = read_card(model_dir)
+    except ArtifactError as error:
+        raise PublishError(str(error)) from None
+    if card is None:
+        raise PublishError(f"{model_dir / CARD_FILE}: model card not found")
+    for name in CONTENT_TYPES:
+        if not (model_dir / name).is_file():
+            raise PublishError(f"{model_dir / name}: not found")
+    if card.get("sha256") != sha256_file(model_dir / WEIGHTS_FILE):
+        raise PublishError(f"{model_dir / WEIGHTS_FILE}: sha256 does not match the model card")
+    val_mse = card.get("metrics", {}).get("validation", {}).get("mse")
+    if not isinstance(val_mse, (int, float)):
+        raise PublishError(f"{model_dir / CARD_FILE}: no validation MSE in the model card")
+    if max_val_mse is not None and not val_mse <= max_val_mse:
+        raise PublishError(
+            f"quality gate: validation MSE {val_mse:.4f} is above {max_val_mse:g}; not published"
+        )
+    return card
+
+
+def publish(
+    s3: Any,
+    *,
+    model_dir: Path,
+    bucket: str,
+    environment: str,
+    build_id: str,
+    max_val_mse: float | None = None,
+) -> dict[str, Any]:
+    """Upload the artifact, then the pointer; returns the pointer. `s3` is a boto3 S3 client."""
+    if not _SAFE_NAME.fullmatch(environment):
+        raise PublishError(f"environment name {environment!r} is not a safe S3 key segment")
+    build_id = clean_build_id(build_id)
+    card = verified_card(model_dir, max_val_mse)
+    prefix = model_prefix(environment, build_id)
+    for name, content_type in CONTENT_TYPES.items():
+        body = (model_dir / name).read_bytes()
+        _put(s3, bucket, prefix + name, body, content_type)
+    pointer = {
+        "schema_version": CARD_SCHEMA_VERSION,
+        "environment": environment,
+        "build_id": build_id,
+        "prefix": prefix,
+        "keys": {name: prefix + name for name in CONTENT_TYPES},
+        "sha256": card["sha256"],
+        "metrics": card["metrics"],
+        "created_at": card.get("created_at"),
+        "published_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+    body = (json.dumps(pointer, indent=2) + "\n").encode("utf-8")
+    _put(s3, bucket, pointer_key(environment), body, "application/json")
+    return pointer
+
+
+def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    # S3 checks the SHA-256 on arrival, so a corrupted upload fails instead of being stored.
+    checksum = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
+    try:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type,
+            ChecksumSHA256=checksum,
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise PublishError(f"s3://{bucket}/{key}: upload failed ({error})") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m training.publish",
+        description="Upload a model directory to models/<env>/<build id>/ and then point "
+        f"models/<env>/{POINTER_FILE} at it.",
+    )
+    parser.add_argument("--model-dir", type=Path, required=True, help="what training wrote")
+    parser.add_argument("--bucket", required=True, help="the artifacts bucket")
+    parser.add_argument("--environment", required=True, help="environment name, e.g. dev")
+    parser.add_argument(
+        "--build-id", required=True, help="build id; CodeBuild's project:uuid form is accepted"
+    )
+    parser.add_argument(
+        "--max-val-mse", type=float, help="refuse to publish above this validation MSE"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        pointer = publish(
+            boto3.client("s3"),
+            model_dir=args.model_dir,
+            bucket=args.bucket,
+            environment=args.environment,
+            build_id=args.build_id,
+            max_val_mse=args.max_val_mse,
+        )
+    except PublishError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"published s3://{args.bucket}/{pointer['prefix']} and {pointer_key(args.environment)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
