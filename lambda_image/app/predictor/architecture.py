@@ -63,7 +63,11 @@ def build_model(spec: ArchitectureSpec = DEFAULT_SPEC) -> nn.Sequential:
     layers: list[nn.Module] = []
     width = spec.input_size
     for hidden in spec.hidden_sizes:
-        layers += [nn.Linear(width, hidden), nn.Dropout(spec.dropout), ACTIVATIONS[spec.activation]()]
+        layers += [
+            nn.Linear(width, hidden),
+            nn.Dropout(spec.dropout),
+            ACTIVATIONS[spec.activation](),
+        ]
         width = hidden
     layers.append(nn.Linear(width, spec.output_size))
     return nn.Sequential(*layers)

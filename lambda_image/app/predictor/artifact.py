@@ -92,7 +92,9 @@ def load_artifact(model_dir: Path) -> LoadedModel:
         state = torch.load(weights, map_location="cpu", weights_only=True)
         module.load_state_dict(state)
     except Exception as error:  # torch raises many types for a corrupt or mismatched file
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first_line = (
+            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        )
         raise ArtifactError(f"{weights}: cannot load state_dict ({first_line})") from None
     module.eval()
     return LoadedModel(module=module, spec=spec, sha256=actual, card=card)

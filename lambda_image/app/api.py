@@ -1,0 +1,104 @@
+"""The HTTP API: routes a parsed request to its answer. No AWS, logging or metrics in here.
+
+``InferenceApi.handle`` never raises for anything a client can send: each refusal is an ApiError
+turned into a 4xx, and the outcome says what happened so the caller can log and count it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from errors import ApiError, bad_request
+from http_responses import error_response, json_response
+from inference import ModelOutputError, Predictor
+from request import Request, parse_event
+from validation import x_from_body, x_from_query
+
+
+@dataclass
+class Outcome:
+    """What one invocation did, for logs and metrics (never the request body)."""
+
+    response: dict[str, Any]
+    route: str = "unknown"
+    predictions: int = 0
+    batch_size: int | None = None
+    x: float | str | None = None
+    error: ApiError | None = None
+
+
+class InferenceApi:
+    def __init__(
+        self, predictor: Predictor, model_version: str, torch_version: str, max_abs_x: float
+    ) -> None:
+        self.predictor = predictor
+        self.model_version = model_version
+        self.torch_version = torch_version
+        self.max_abs_x = max_abs_x
+        self._routes: dict[str, dict[str, Callable[[Request, Outcome], dict[str, Any]]]] = {
+            "/predict": {"GET": self._predict_one, "POST": self._predict_body},
+            "/health": {"GET": self._health},
+        }
+
+    def handle(self, event: Any) -> Outcome:
+        outcome = Outcome(response={})
+        try:
+            request = parse_event(event)
+            methods = self._routes.get(request.path)
+            if methods is None:
+                raise ApiError(404, "not_found", "no such route; try GET /predict?x=42")
+            outcome.route = request.path
+            route = methods.get(request.method)
+            if route is None:
+                allowed = ", ".join(methods)
+                message = f"{request.path} accepts {allowed}"
+                raise ApiError(405, "method_not_allowed", message, allow=allowed)
+            outcome.response = route(request, outcome)
+        except ApiError as error:
+            outcome.error = error
+            outcome.response = error_response(error, self.model_version)
+        except ModelOutputError as fault:
+            outcome.error = ApiError(500, "model_error", str(fault))
+            outcome.response = error_response(outcome.error, self.model_version)
+        return outcome
+
+    def _predict_one(self, request: Request, outcome: Outcome) -> dict[str, Any]:
+        raw = request.query.get("x")
+        outcome.x = _loggable(raw)
+        if raw is None:
+            raise bad_request("missing_x", "query parameter x is required, e.g. /predict?x=42")
+        if isinstance(raw, str):
+            x = x_from_query(raw, self.max_abs_x)
+        elif type(raw) in (int, float):  # a direct invoke may pass a JSON number
+            x = x_from_query(repr(raw), self.max_abs_x)
+        else:
+            raise bad_request("invalid_x", "x must be a number")
+        outcome.x = x
+        (y,) = self.predictor.predict([x])
+        outcome.predictions = 1
+        return json_response(
+            200, {"x": x, "y": y, "model_version": self.model_version}, self.model_version
+        )
+
+    def _predict_body(self, request: Request, outcome: Outcome) -> dict[str, Any]:
+        values, scalar = x_from_body(request.text_body(), self.max_abs_x)
+        outcome.batch_size = len(values)
+        if scalar:
+            outcome.x = values[0]
+        ys = self.predictor.predict(values)
+        outcome.predictions = len(ys)
+        y: float | list[float] = ys[0] if scalar else ys
+        return json_response(200, {"y": y, "model_version": self.model_version}, self.model_version)
+
+    def _health(self, request: Request, outcome: Outcome) -> dict[str, Any]:
+        payload = {"status": "ok", "model_version": self.model_version, "torch": self.torch_version}
+        return json_response(200, payload, self.model_version)
+
+
+def _loggable(raw: Any) -> float | str | None:
+    """x as it may appear in a log line: short, and never a structure from the request."""
+    if raw is None or type(raw) in (int, float):
+        return raw
+    return raw[:64] if isinstance(raw, str) else type(raw).__name__

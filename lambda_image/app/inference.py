@@ -1,0 +1,72 @@
+"""Batch prediction with a loaded model: the hot path of every request.
+
+``nn.Sequential.__call__`` costs about 2 us per layer in Python dispatch, more than the arithmetic
+of this small MLP; for a single x that doubled the latency. So the eval-mode network is flattened
+once into plain tensor operations (Dropout, the identity in eval mode, is dropped), checked against
+the module itself at init; any layer it does not recognise is called as a module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+Step = Callable[[torch.Tensor], torch.Tensor]
+# In place: every step's input is a tensor this module created for the request, never a weight.
+ELEMENTWISE: dict[type[nn.Module], Step] = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_}
+# Probe inputs span the default domain's scale; the flattened path must agree with the module here.
+PROBE = torch.linspace(-1e3, 1e3, 257).reshape(-1, 1)
+
+
+class ModelOutputError(RuntimeError):
+    """The model produced NaN or infinity: a fault of the model, not of the request."""
+
+
+def _linear_step(layer: nn.Linear) -> Step:
+    weight_t = layer.weight.detach().t().contiguous()
+    if layer.bias is None:
+        return lambda x: x @ weight_t
+    bias = layer.bias.detach()
+    return lambda x: torch.addmm(bias, x, weight_t)
+
+
+def flatten(module: nn.Module) -> list[Step]:
+    layers = list(module) if isinstance(module, nn.Sequential) else [module]
+    steps: list[Step] = []
+    for layer in layers:
+        if isinstance(layer, nn.Dropout) and not layer.training:
+            continue
+        if type(layer) is nn.Linear:
+            steps.append(_linear_step(layer))
+        else:
+            steps.append(ELEMENTWISE.get(type(layer), layer))
+    return steps
+
+
+class Predictor:
+    """Runs the model on a batch of floats; one instance per process, built at init."""
+
+    def __init__(self, module: nn.Module) -> None:
+        module.eval()
+        self._steps = flatten(module)
+        with torch.inference_mode():
+            if not torch.allclose(self._run(PROBE), module(PROBE), rtol=1e-5, atol=1e-4):
+                # Numerically different layers: stay correct and call the module as it is.
+                self._steps = [module]
+
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        for step in self._steps:
+            batch = step(batch)
+        return batch
+
+    def predict(self, values: Sequence[float]) -> list[float]:
+        with torch.inference_mode():
+            batch = torch.tensor(values, dtype=torch.float32).reshape(-1, 1)
+            outputs: list[float] = self._run(batch).reshape(-1).tolist()
+        # One C-level sum finds any NaN or infinity; float32 outputs cannot overflow a float64 sum.
+        if not math.isfinite(sum(outputs)):
+            raise ModelOutputError("the model produced a non-finite output")
+        return outputs

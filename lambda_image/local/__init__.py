@@ -1,0 +1,1 @@
+"""Development tools that run the function's handler on this machine (not shipped in the image)."""

