@@ -1,0 +1,1 @@
+"""Operations on a deployed environment: remote training, model fetch, smoke test, cost model."""

@@ -1,0 +1,176 @@
+"""Command line of the ops tools (`python -m ops <command>`); the Makefile's targets call it.
+
+Every failure ends as one `error: ...` line on stderr and a non-zero exit status; each command's
+module is imported only when it runs, so `cost` never pays for torch or `smoke` for S3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from infra.config import ConfigError, EnvironmentConfig, get_environment
+from ops.errors import OpsError, explain_aws_error
+from ops.units import parse_count
+
+USAGE_ERROR = 2
+DEFAULT_DURATION_MS = 20.0
+MAX_DURATION_MS = 900_000  # Lambda's 15-minute ceiling
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line that names the Make variable to fix."""
+
+    def error(self, message: str) -> NoReturn:
+        message = re.sub(r"^argument [^:]+: ", "", message)
+        self.exit(USAGE_ERROR, f"error: {message}\n")
+
+
+def environment(name: str) -> EnvironmentConfig:
+    try:
+        return get_environment(name)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(f"ENV={name}: {error}") from None
+
+
+def request_count(text: str) -> float:
+    try:
+        return parse_count(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"REQUESTS={error}") from None
+
+
+def duration_ms(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_DURATION_MS:
+        raise argparse.ArgumentTypeError(
+            f"DURATION_MS={text!r} must be a number of milliseconds in (0, {MAX_DURATION_MS}]"
+        )
+    return value
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number >= 1")
+    return int(text)
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="python -m ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    train = commands.add_parser("train-remote", help="train in CodeBuild, then fetch the model")
+    train.add_argument("--env", type=environment, required=True)
+    train.add_argument("--data", type=Path, help="local CSV to upload as the training data")
+    train.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    train.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
+    train.set_defaults(run=run_train_remote)
+
+    fetch = commands.add_parser("fetch-model", help="install a published model into the image")
+    fetch.add_argument("--env", type=environment, required=True)
+    fetch.add_argument("--build", help="build id (default: the one latest.json points at)")
+    fetch.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
+    fetch.set_defaults(run=run_fetch_model)
+
+    smoke = commands.add_parser("smoke", help="check a deployed or local API against the contract")
+    smoke.add_argument("--env", type=environment, help="read ApiUrl and auth from the environment")
+    smoke.add_argument("--url", help="base URL, e.g. http://127.0.0.1:8080 (overrides ApiUrl)")
+    smoke.add_argument("--requests", type=positive_int, default=50, help="latency sample size")
+    smoke.set_defaults(run=run_smoke)
+
+    cost = commands.add_parser("cost", help="monthly cost of the environment's configuration")
+    cost.add_argument("--env", type=environment, required=True)
+    cost.add_argument("--requests", type=request_count, default=10e6)
+    cost.add_argument("--duration-ms", type=duration_ms, default=DEFAULT_DURATION_MS)
+    cost.add_argument("--plot", type=Path, help="PNG to write (default docs/cost-<env>.png)")
+    cost.set_defaults(run=run_cost)
+    return parser
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_train_remote(args: argparse.Namespace) -> int:
+    from ops.aws import AwsClients
+    from ops.build_watch import BuildWatcher
+    from ops.fetch_model import MODEL_DIR, report_fetch
+    from ops.progress import StatusLine
+    from ops.remote_training import train_remote
+
+    clients = AwsClients(args.env)
+    model_dir = args.model_dir or MODEL_DIR
+    watcher = BuildWatcher(
+        clients.codebuild, clients.logs, StatusLine(), poll_seconds=args.poll_seconds
+    )
+    fetched = train_remote(clients, args.env, watcher, say, data=args.data, model_dir=model_dir)
+    report_fetch(fetched, args.env.name, model_dir, say)
+    return 0
+
+
+def run_fetch_model(args: argparse.Namespace) -> int:
+    from ops.aws import AwsClients
+    from ops.fetch_model import MODEL_DIR, fetch_model, report_fetch
+    from ops.stack_outputs import stack_output
+
+    clients = AwsClients(args.env)
+    model_dir = args.model_dir or MODEL_DIR
+    bucket = stack_output(clients.cloudformation, args.env, "ArtifactsBucketName")
+    fetched = fetch_model(clients.s3, bucket, args.env.name, args.build, model_dir=model_dir)
+    report_fetch(fetched, args.env.name, model_dir, say)
+    return 0
+
+
+def run_smoke(args: argparse.Namespace) -> int:
+    from ops.smoke_command import smoke
+
+    return smoke(args.env, args.url, args.requests, say)
+
+
+def run_cost(args: argparse.Namespace) -> int:
+    from ops.cost import Workload, compare, setup_from_config
+    from ops.cost_plot import plot_costs
+    from ops.cost_report import cost_lines, describe_provisioned
+
+    config: EnvironmentConfig = args.env
+    setup = setup_from_config(config)
+    comparison = compare(setup, Workload(args.requests, args.duration_ms))
+    for line in cost_lines(config, comparison):
+        say(line)
+    plot = args.plot or Path("docs") / f"cost-{config.name}.png"
+    title = (
+        f"Monthly cost of {config.name}: {config.memory_mb} MB {config.architecture}, "
+        f"{args.duration_ms:g} ms per request\n"
+        f"provisioned concurrency {describe_provisioned(config)}"
+    )
+    plot_costs(plot, title, setup, comparison)
+    say(f"Plot: {plot}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except OpsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        explanation = explain_aws_error(error)
+        if explanation is None:
+            raise
+        print(f"error: {explanation}", file=sys.stderr)
+        return 1

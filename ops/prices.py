@@ -1,0 +1,69 @@
+"""List prices the cost model uses: the one place to update when AWS changes them.
+
+us-east-1 on-demand list prices (us-west-2, the default region, lists the same figures), as
+recorded in DESIGN.md. Change the figures and ``AS_OF`` together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+AS_OF = "2026-08"
+REGION = "us-east-1"
+HOURS_PER_MONTH = 720  # the book's always-on baseline month; used for every option alike
+
+
+@dataclass(frozen=True)
+class ArchitecturePrices:
+    """Lambda prices that depend on the instruction set, in dollars per GB-second."""
+
+    duration_gb_s: float
+    provisioned_allocation_gb_s: float  # billed from enable to disable, serving or not
+    provisioned_duration_gb_s: float  # billed instead of duration_gb_s for requests PC serves
+
+
+@dataclass(frozen=True)
+class Prices:
+    as_of: str
+    region: str
+    lambda_per_million_requests: float
+    lambda_architectures: Mapping[str, ArchitecturePrices]
+    http_api_per_million_first_tier: float
+    http_api_first_tier_requests: float
+    http_api_per_million_beyond: float
+    instance_name: str
+    instance_per_hour: float
+    hours_per_month: int
+
+    @property
+    def seconds_per_month(self) -> int:
+        return self.hours_per_month * 3600
+
+
+PRICES = Prices(
+    as_of=AS_OF,
+    region=REGION,
+    lambda_per_million_requests=0.20,
+    lambda_architectures=MappingProxyType(
+        {
+            "x86_64": ArchitecturePrices(
+                duration_gb_s=0.0000166667,
+                provisioned_allocation_gb_s=0.0000041667,
+                provisioned_duration_gb_s=0.0000097222,
+            ),
+            "arm64": ArchitecturePrices(
+                duration_gb_s=0.0000133334,
+                provisioned_allocation_gb_s=0.0000033334,
+                provisioned_duration_gb_s=0.0000077778,
+            ),
+        }
+    ),
+    http_api_per_million_first_tier=1.00,
+    http_api_first_tier_requests=300_000_000,
+    http_api_per_million_beyond=0.90,
+    instance_name="m6i.large",
+    instance_per_hour=0.096,
+    hours_per_month=HOURS_PER_MONTH,
+)

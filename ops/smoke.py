@@ -1,0 +1,232 @@
+"""Smoke test of a deployed (or local) inference API against the HTTP contract in DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from ops.http_client import HttpClient, Response
+
+MODEL_VERSION_LENGTH = 12
+PROBE_X = 42.0
+BATCH = [1.0, 2.5, 3.0, PROBE_X]
+MAX_BATCH = 10_000
+RELATIVE_TOLERANCE = 1e-5  # the same input must give the same output, batched or not
+
+# Inputs the handler must refuse with this status (a selection of DESIGN.md's list).
+BAD_QUERIES = {
+    "": 400,  # no query string
+    "x=abc": 400,
+    "x=nan": 400,
+    "x=1e309": 400,
+    "x=1%2C2": 400,  # "1,2": what the gateway makes of a repeated x
+    "x=%201": 400,
+    "x=2e6": 400,  # beyond the default domain of 1e6
+}
+BAD_BODIES = {
+    b"not json": 400,
+    b'{"x": []}': 400,
+    b'{"x": true}': 400,
+    b'{"x": [[1]]}': 400,
+    b"[1, 2]": 400,
+    json.dumps({"x": [0.5] * (MAX_BATCH + 1)}).encode(): 413,
+}
+
+
+class ContractViolation(Exception):
+    """A response broke the contract; the message says which rule."""
+
+
+@dataclass
+class SmokeReport:
+    passed: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    model_version: str | None = None
+    latencies: list[float] = field(default_factory=list)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least `fraction` of values <= it."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def strict_json(response: Response) -> Any:
+    def refuse(constant: str) -> None:
+        raise ContractViolation(f"body contains {constant}, which is not strict JSON")
+
+    content_type = response.headers.get("content-type", "")
+    if not content_type.startswith("application/json"):
+        raise ContractViolation(f"Content-Type is {content_type!r}, not application/json")
+    try:
+        return json.loads(response.body, parse_constant=refuse)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ContractViolation(f"body is not JSON: {response.body[:80]!r}") from None
+
+
+def finite_number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ContractViolation(f"{what} is {value!r}, not a finite number")
+    return float(value)
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-6)
+
+
+class SmokeTest:
+    def __init__(self, client: HttpClient, latency_requests: int = 50) -> None:
+        self.client = client
+        self.latency_requests = latency_requests
+        self.report = SmokeReport()
+        self.probe_y: float | None = None  # y(PROBE_X) from GET, to compare batch and scalar with
+
+    def run(self) -> SmokeReport:
+        for name, check in self._checks():
+            try:
+                detail = check()
+            except ContractViolation as violation:
+                self.report.violations.append(f"{name}: {violation}")
+            else:
+                self.report.passed.append(f"{name}: {detail}" if detail else name)
+        return self.report
+
+    def _checks(self) -> Iterator[tuple[str, Callable[[], str]]]:
+        yield "GET /health", self.check_health
+        yield f"GET /predict?x={PROBE_X:g}", self.check_get_predict
+        yield f"POST /predict batch of {len(BATCH)}", self.check_batch
+        yield "POST /predict scalar", self.check_scalar
+        for query, status in BAD_QUERIES.items():
+            target = f"/predict?{query}" if query else "/predict (no query)"
+            yield (
+                f"GET {target} -> {status}",
+                partial(self.check_refused, "GET", "/predict", status, query=query),
+            )
+        for body, status in BAD_BODIES.items():
+            label = body[:24].decode() + ("..." if len(body) > 24 else "")
+            yield (
+                f"POST /predict {label} -> {status}",
+                partial(self.check_refused, "POST", "/predict", status, body=body),
+            )
+        yield "GET /no-such-route -> 404", partial(self.check_unrouted, "GET", "/no-such-route")
+        yield "DELETE /predict -> 404/405", partial(self.check_unrouted, "DELETE", "/predict")
+        yield f"latency over {self.latency_requests} requests", self.check_latency
+
+    # -- the contract, one rule per helper --------------------------------------------------------
+
+    def _ok(self, response: Response) -> dict[str, Any]:
+        if response.status != 200:
+            raise ContractViolation(
+                f"status {response.status}, expected 200: {response.body[:160]!r}"
+            )
+        body = strict_json(response)
+        if not isinstance(body, dict):
+            raise ContractViolation(f"body is {type(body).__name__}, expected an object")
+        self._check_version(response, body.get("model_version"))
+        return body
+
+    def _check_version(self, response: Response, in_body: Any) -> None:
+        header = response.headers.get("x-model-version")
+        if not header:
+            raise ContractViolation("no x-model-version header")
+        if in_body is not None and in_body != header:
+            raise ContractViolation(f"model_version {in_body!r} differs from header {header!r}")
+        if self.report.model_version is None:
+            self.report.model_version = header
+        elif header != self.report.model_version:
+            raise ContractViolation(
+                f"model version {header!r} differs from {self.report.model_version!r} seen before"
+            )
+
+    def _predict_one(self, x: float) -> float:
+        body = self._ok(self.client.request("GET", "/predict", query=f"x={x:g}"))
+        if finite_number(body.get("x"), "x") != x:
+            raise ContractViolation(f"x is {body.get('x')!r}, expected {x}")
+        return finite_number(body.get("y"), "y")
+
+    def check_health(self) -> str:
+        body = self._ok(self.client.request("GET", "/health"))
+        if body.get("status") != "ok":
+            raise ContractViolation(f"status is {body.get('status')!r}, expected 'ok'")
+        version = body.get("model_version")
+        if not (isinstance(version, str) and len(version) == MODEL_VERSION_LENGTH):
+            raise ContractViolation(f"model_version {version!r} is not {MODEL_VERSION_LENGTH} hex")
+        try:
+            int(version, 16)
+        except ValueError:
+            raise ContractViolation(f"model_version {version!r} is not hexadecimal") from None
+        return f"model {version}, torch {body.get('torch')}"
+
+    def check_get_predict(self) -> str:
+        self.probe_y = self._predict_one(PROBE_X)
+        return f"y={self.probe_y:.6g}"
+
+    def check_batch(self) -> str:
+        body = self._ok(self._post({"x": BATCH}))
+        ys = body.get("y")
+        if not isinstance(ys, list) or len(ys) != len(BATCH):
+            raise ContractViolation(f"y is {ys!r}, expected a list of {len(BATCH)} numbers")
+        values = [finite_number(y, f"y[{i}]") for i, y in enumerate(ys)]
+        if self.probe_y is not None and not close(values[-1], self.probe_y):
+            raise ContractViolation(
+                f"batched y({PROBE_X:g})={values[-1]} differs from GET's {self.probe_y}"
+            )
+        return "y=[" + ", ".join(f"{v:.4g}" for v in values) + "]"
+
+    def check_scalar(self) -> str:
+        body = self._ok(self._post({"x": PROBE_X}))
+        y = body.get("y")
+        if isinstance(y, list):
+            raise ContractViolation("a scalar x must give a scalar y, got a list")
+        value = finite_number(y, "y")
+        if self.probe_y is not None and not close(value, self.probe_y):
+            raise ContractViolation(f"y({PROBE_X:g})={value} differs from GET's {self.probe_y}")
+        return f"y={value:.6g}"
+
+    def check_refused(
+        self, method: str, path: str, status: int, query: str = "", body: bytes | None = None
+    ) -> str:
+        response = self.client.request(method, path, query=query, body=body)
+        text = response.body.decode("utf-8", "replace")
+        if "Traceback" in text:
+            raise ContractViolation(f"status {response.status} with a traceback in the body")
+        if response.status != status:
+            raise ContractViolation(f"status {response.status}, expected {status}: {text[:160]!r}")
+        error = strict_json(response)
+        error = error.get("error") if isinstance(error, dict) else None
+        if not (
+            isinstance(error, dict)
+            and isinstance(error.get("code"), str)
+            and isinstance(error.get("message"), str)
+        ):
+            raise ContractViolation(f"body is not {{'error': {{code, message}}}}: {text[:160]!r}")
+        self._check_version(response, None)
+        return str(error["code"])
+
+    def check_unrouted(self, method: str, path: str) -> str:
+        # API Gateway answers unknown routes itself (its own body, 404 for any method), so only the
+        # status is part of the contract here.
+        response = self.client.request(method, path)
+        allowed = (404,) if method == "GET" else (404, 405)
+        if response.status not in allowed:
+            raise ContractViolation(f"status {response.status}, expected {allowed}")
+        return str(response.status)
+
+    def check_latency(self) -> str:
+        for i in range(self.latency_requests):
+            x = float(i % 100)
+            response = self.client.request("GET", "/predict", query=f"x={x:g}")
+            if response.status != 200:
+                raise ContractViolation(f"request {i + 1} got status {response.status}")
+            self.report.latencies.append(response.seconds)
+        return f"all {self.latency_requests} answered 200"
+
+    def _post(self, payload: Any) -> Response:
+        return self.client.request("POST", "/predict", body=json.dumps(payload).encode())

@@ -1,0 +1,79 @@
+"""Local stand-ins for AWS on 127.0.0.1: what a deployed environment looks like to the ops tools."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from infra.config import STACK_OUTPUTS, EnvironmentConfig
+
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def reset_moto(endpoint: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
+
+
+def stack_template(outputs: dict[str, str]) -> str:
+    """A template whose only job is to publish `outputs` (moto needs at least one resource)."""
+    return json.dumps(
+        {
+            "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+        }
+    )
+
+
+def deploy_stacks(cloudformation: Any, config: EnvironmentConfig, values: dict[str, str]) -> None:
+    """Create the environment's stacks, each publishing the outputs in `values` that it owns."""
+    for component, names in STACK_OUTPUTS.items():
+        outputs = {name: values[name] for name in names if name in values}
+        if outputs:
+            cloudformation.create_stack(
+                StackName=config.stack_name(component), TemplateBody=stack_template(outputs)
+            )
+
+
+class AwsErrorServer(BaseHTTPRequestHandler):
+    """Answers every AWS query-protocol call with one error, counting the attempts."""
+
+    status = 400
+    code = "Throttling"
+    attempts = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        type(self).attempts += 1
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{self.code}</Code><Message>stand-in refuses</Message>"
+            "</Error><RequestId>stand-in</RequestId></ErrorResponse>"
+        ).encode()
+        self.send_response(self.status)
+        self.send_header("content-type", "text/xml")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def aws_error_server(status: int, code: str) -> Iterator[type[AwsErrorServer]]:
+    """A local endpoint that fails every call with `code`; yields the class holding the count."""
+    handler = type("Refusing", (AwsErrorServer,), {"status": status, "code": code, "attempts": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield handler
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,46 @@
+"""Model artifacts as training publishes them, built from the shared model definition."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+import torch
+
+from lambda_image.app.predictor.architecture import DEFAULT_SPEC, build_model
+from lambda_image.app.predictor.artifact import (
+    CARD_FILE,
+    CARD_SCHEMA_VERSION,
+    PLOT_FILE,
+    WEIGHTS_FILE,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def model_files(seed: int, validation_mse: float) -> dict[str, bytes]:
+    """model.pth, model.json and training.png of a freshly initialized default network."""
+    torch.manual_seed(seed)
+    buffer = io.BytesIO()
+    torch.save(build_model(DEFAULT_SPEC).state_dict(), buffer)
+    weights = buffer.getvalue()
+    card: dict[str, Any] = {
+        "schema_version": CARD_SCHEMA_VERSION,
+        "architecture": DEFAULT_SPEC.to_dict(),
+        "sha256": hashlib.sha256(weights).hexdigest(),
+        "metrics": {
+            "train": {"mse": validation_mse * 0.9, "mae": 0.2},
+            "validation": {"mse": validation_mse, "mae": 0.25},
+        },
+    }
+    return {
+        WEIGHTS_FILE: weights,
+        CARD_FILE: json.dumps(card).encode(),
+        PLOT_FILE: PNG_SIGNATURE + b"stand-in plot",
+    }
+
+
+def sha256_of(files: dict[str, bytes]) -> str:
+    return hashlib.sha256(files[WEIGHTS_FILE]).hexdigest()

@@ -1,0 +1,173 @@
+"""The command line: `make cost` end to end, and one actionable line for every bad argument."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ops.cli import main
+from ops.progress import CLEAR_LINE, StatusLine, format_elapsed
+from ops.units import format_count, parse_count
+
+
+def test_cost_prints_the_comparison_and_writes_the_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot = tmp_path / "plots" / "cost-prod.png"
+    code = main(["cost", "--env", "prod", "--requests", "10M", "--plot", str(plot)])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (
+        "Monthly cost of prod (us-west-2): 10M requests/month, 20 ms each, 1769 MB x86_64"
+    )
+    total = next(line for line in lines if line.startswith("total")).split()
+    assert total == ["total", "52.67", "17.76", "69.12"]
+    assert "Break-even with m6i.large ($69.12): as configured at 20.7M requests/month, " in out
+    assert "on-demand only at 38.9M requests/month" in out
+    assert plot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert [p.name for p in plot.parent.iterdir()] == ["cost-prod.png"]  # no temporary left
+
+
+def test_cost_follows_requests_and_duration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "cost",
+            "--env",
+            "dev",
+            "--requests",
+            "1M",
+            "--duration-ms",
+            "100",
+            "--plot",
+            str(tmp_path / "c.png"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "none (on-demand only)" in out
+    # dev: 1,769 MB on demand; 1M x 0.1 s x 1.7275390625 GB x $0.0000166667 = $2.88.
+    assert (
+        next(line for line in out.splitlines() if line.startswith("Lambda duration")).split()[2]
+        == "2.88"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["cost", "--env", "prod", "--requests", "abc"],
+            "error: REQUESTS='abc' is not a request count",
+        ),
+        (["cost", "--env", "prod", "--duration-ms", "0"], "error: DURATION_MS='0' must be"),
+        (["cost", "--env", "prod", "--duration-ms", "fast"], "error: DURATION_MS='fast' must be"),
+        (
+            ["cost", "--env", "qa"],
+            "error: ENV=qa: unknown environment 'qa'; valid names: dev, staging, prod",
+        ),
+        (["cost"], "error: the following arguments are required: --env"),
+        (
+            ["smoke", "--url", "http://x", "--requests", "-3"],
+            "error: '-3' must be a whole number >= 1",
+        ),
+        (["deploy"], "error: invalid choice: 'deploy'"),
+    ],
+)
+def test_bad_arguments_are_one_actionable_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(message), captured.err
+    assert captured.err.count("\n") == 1 and captured.out == ""
+
+
+def test_smoke_url_must_be_http(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["smoke", "--url", "127.0.0.1:8080"]) == 1
+    assert capsys.readouterr().err.startswith("error: URL='127.0.0.1:8080' is not an http(s) URL")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("10M", 10e6), ("2.5M", 2.5e6), ("500k", 500e3), ("1B", 1e9), ("1_000_000", 1e6), ("0", 0)],
+)
+def test_parse_count(text: str, value: float) -> None:
+    assert parse_count(text) == value
+
+
+@pytest.mark.parametrize("text", ["abc", "-1", "10 M", "1e6", "M", ""])
+def test_parse_count_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a request count"):
+        parse_count(text)
+
+
+def test_format_count() -> None:
+    assert [format_count(v) for v in (950, 38_921_000, 10e6, 1.5e9)] == [
+        "950",
+        "38.9M",
+        "10M",
+        "1.5B",
+    ]
+
+
+def test_format_elapsed() -> None:
+    assert [format_elapsed(s) for s in (0, 65.9, 3725)] == ["0m00s", "1m05s", "1h02m05s"]
+
+
+def test_status_line_updates_in_place_on_a_terminal() -> None:
+    stream = io.StringIO()
+    status = StatusLine(stream, interactive=True)
+    status.status("BUILD 0m05s", key="BUILD")
+    status.status("BUILD 0m10s", key="BUILD")
+    status.line("epoch 1")
+    status.finish()
+    assert stream.getvalue() == (
+        f"{CLEAR_LINE}BUILD 0m05s{CLEAR_LINE}BUILD 0m10s{CLEAR_LINE}epoch 1\nBUILD 0m10s\n"
+    )
+
+
+def test_status_line_prints_only_changes_without_a_terminal() -> None:
+    stream = io.StringIO()
+    status = StatusLine(stream, interactive=False)
+    for text, key in (
+        ("QUEUED 0m00s", "QUEUED"),
+        ("QUEUED 0m05s", "QUEUED"),
+        ("BUILD 0m10s", "BUILD"),
+    ):
+        status.status(text, key=key)
+    status.line("epoch 1")
+    status.finish()
+    assert stream.getvalue() == "QUEUED 0m00s\nBUILD 0m10s\nepoch 1\n"
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("make_arguments", "command"),
+    [
+        (["cost", "ENV=prod", "REQUESTS=5M", "DURATION_MS=12"],
+         "-m ops cost --env 'prod' --requests '5M' --duration-ms '12'"),
+        (["train-remote", "ENV=dev", "DATA=my data.csv"],
+         "-m ops train-remote --env 'dev' --data 'my data.csv'"),
+        (["fetch-model", "ENV=staging", "BUILD=abc"],
+         "-m ops fetch-model --env 'staging' --build 'abc'"),
+        (["smoke", "URL=http://127.0.0.1:3000"], "-m ops smoke --url 'http://127.0.0.1:3000'"),
+        (["smoke", "ENV=prod"], "-m ops smoke --env 'prod'"),
+    ],
+)  # fmt: skip
+def test_make_targets_pass_their_variables_through(make_arguments: list[str], command: str) -> None:
+    dry_run = subprocess.run(
+        ["make", "--dry-run", *make_arguments],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    last = dry_run.stdout.strip().splitlines()[-1]
+    assert " ".join(last.split()).endswith(command)

@@ -1,0 +1,168 @@
+"""fetch-model against the stand-in bucket: verified, atomic, the old model kept on any fault."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ops.aws import AwsClients
+from ops.cli import main
+from ops.model_store import model_key, pointer_key
+from tests.ops.conftest import BUCKET
+from tests.ops.model_files import model_files, sha256_of
+from tests.ops.publishing import publish
+
+OLD = model_files(seed=1, validation_mse=0.40)
+NEW = model_files(seed=2, validation_mse=0.12)
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    """The image's model directory holding the current (old) model and a note kept beside it."""
+    directory = tmp_path / "model"
+    directory.mkdir()
+    for name, content in OLD.items():
+        (directory / name).write_bytes(content)
+    (directory / "README").write_text("kept across fetches\n")
+    return directory
+
+
+def fetch(capsys: pytest.CaptureFixture[str], model_dir: Path, *extra: str) -> tuple[int, str, str]:
+    code = main(["fetch-model", "--env", "dev", "--model-dir", str(model_dir), *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def contents(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in directory.iterdir()}
+
+
+def test_installs_latest_and_compares_metrics(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "torchlambda-training-dev:build-2", NEW)
+    code, out, err = fetch(capsys, model_dir)
+    assert (code, err) == (0, "")
+    assert contents(model_dir) == {**NEW, "README": b"kept across fetches\n"}
+    assert f"installed dev build build-2 ({sha256_of(NEW)[:12]})" in out
+    row = next(line for line in out.splitlines() if "validation.mse" in line)
+    assert row.split()[1:] == ["0.4", "0.12"]  # current beside new
+    assert f"current {sha256_of(OLD)[:12]}" in out
+    assert [p.name for p in model_dir.parent.iterdir()] == ["model"]  # no staging left behind
+
+
+def test_fetches_a_named_build_rather_than_latest(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    publish(clients.s3, BUCKET, "dev", "build-3", model_files(seed=3, validation_mse=0.3))
+    code, _, _ = fetch(capsys, model_dir, "--build", "build-2")
+    assert code == 0
+    assert (model_dir / "model.pth").read_bytes() == NEW["model.pth"]
+
+
+def test_corrupted_download_keeps_the_old_model(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    damaged = bytearray(NEW["model.pth"])
+    damaged[-10] ^= 0xFF
+    clients.s3.put_object(
+        Bucket=BUCKET, Key=model_key("dev", "build-2", "model.pth"), Body=bytes(damaged)
+    )
+    before = contents(model_dir)
+    code, _, err = fetch(capsys, model_dir)
+    assert code == 1
+    assert err.startswith("error: downloaded model.pth has sha256 ")
+    assert "current model kept" in err and err.count("\n") == 1
+    assert contents(model_dir) == before
+    assert [p.name for p in model_dir.parent.iterdir()] == ["model"]
+
+
+def test_pointer_naming_other_weights_is_refused(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    pointer = {"build_id": "build-2", "sha256": sha256_of(OLD)}
+    clients.s3.put_object(Bucket=BUCKET, Key=pointer_key("dev"), Body=json.dumps(pointer))
+    before = contents(model_dir)
+    code, _, err = fetch(capsys, model_dir)
+    assert code == 1 and "latest.json names sha256" in err
+    assert contents(model_dir) == before
+
+
+def test_weights_that_do_not_fit_the_architecture_are_refused(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    card = json.loads(NEW["model.json"])
+    card["architecture"]["hidden_sizes"] = [10, 10]  # sha256 still matches; the shapes do not
+    publish(clients.s3, BUCKET, "dev", "build-2", {**NEW, "model.json": json.dumps(card).encode()})
+    before = contents(model_dir)
+    code, _, err = fetch(capsys, model_dir)
+    assert code == 1 and "downloaded model does not load" in err
+    assert contents(model_dir) == before
+
+
+def test_incomplete_build_is_reported(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    clients.s3.delete_object(Bucket=BUCKET, Key=model_key("dev", "build-2", "training.png"))
+    before = contents(model_dir)
+    code, _, err = fetch(capsys, model_dir)
+    assert code == 1
+    assert err == (
+        f"error: s3://{BUCKET}/models/dev/build-2/training.png is missing: "
+        "that build did not publish a complete model\n"
+    )
+    assert contents(model_dir) == before
+
+
+def test_nothing_published_yet(
+    deployed: dict[str, Any], model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = fetch(capsys, model_dir)
+    assert code == 1
+    assert "no model published for dev yet" in err and "make train-remote ENV=dev" in err
+
+
+def test_first_fetch_creates_the_directory(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    code, out, _ = fetch(capsys, tmp_path / "model")
+    assert code == 0
+    assert contents(tmp_path / "model") == NEW
+    assert "current (none)" in out
+
+
+@pytest.mark.parametrize("build", ["..", "a/b", ""])
+def test_malformed_build_id_is_refused_before_any_download(
+    deployed: dict[str, Any], model_dir: Path, capsys: pytest.CaptureFixture[str], build: str
+) -> None:
+    code, _, err = fetch(capsys, model_dir, "--build", build)
+    assert code == 1 and "is not a build id" in err
