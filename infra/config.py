@@ -149,7 +149,8 @@ class EnvironmentConfig:
     training_image: ImageChoice = ImageChoice()
     training_compute: TrainingCompute = "small"
     training_data_key: str = "data/train.csv"
-    max_validation_mse: float = 1.0
+    # The default dataset's noise variance is 4 (the best possible MSE); 6 refuses a broken fit.
+    max_validation_mse: float = 6.0
     torch_threads: int = 1
     today: dt.date = field(default_factory=dt.date.today, compare=False, repr=False)
 
