@@ -35,7 +35,6 @@ INIT_DURATION_QUERY = (
 
 @dataclass(frozen=True)
 class MonitoredResources:
-    function: lambda_.IFunction
     alias: lambda_.Alias
     api: apigwv2.HttpApi
     function_logs: logs.ILogGroup

@@ -26,7 +26,6 @@ class ServingStack(Stack):
             "Monitoring",
             config=config,
             resources=MonitoredResources(
-                function=self.inference.function,
                 alias=self.inference.alias,
                 api=self.http_api.api,
                 function_logs=self.inference.log_group,
