@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from predictor.architecture import build_model
-from predictor.artifact import WEIGHTS_FILE
+
+from lambda_image.app.predictor.architecture import build_model
+from lambda_image.app.predictor.artifact import WEIGHTS_FILE
 
 
 def predict_loading_every_time(model_dir: Path, x: float) -> str:
