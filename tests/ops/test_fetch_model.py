@@ -40,6 +40,16 @@ def contents(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in directory.iterdir()}
 
 
+def refused(capsys: pytest.CaptureFixture[str], model_dir: Path) -> str:
+    """Fetch, expect a one-line failure, and check the current model was kept byte for byte."""
+    before = contents(model_dir)
+    code, _, err = fetch(capsys, model_dir)
+    assert code == 1
+    assert contents(model_dir) == before
+    assert [p.name for p in model_dir.parent.iterdir()] == ["model"]  # no staging left behind
+    return err
+
+
 def test_installs_latest_and_compares_metrics(
     clients: AwsClients,
     deployed: dict[str, Any],
@@ -82,13 +92,9 @@ def test_corrupted_download_keeps_the_old_model(
     clients.s3.put_object(
         Bucket=BUCKET, Key=model_key("dev", "build-2", "model.pth"), Body=bytes(damaged)
     )
-    before = contents(model_dir)
-    code, _, err = fetch(capsys, model_dir)
-    assert code == 1
+    err = refused(capsys, model_dir)
     assert err.startswith("error: downloaded model.pth has sha256 ")
     assert "current model kept" in err and err.count("\n") == 1
-    assert contents(model_dir) == before
-    assert [p.name for p in model_dir.parent.iterdir()] == ["model"]
 
 
 def test_pointer_naming_other_weights_is_refused(
@@ -100,10 +106,7 @@ def test_pointer_naming_other_weights_is_refused(
     publish(clients.s3, BUCKET, "dev", "build-2", NEW)
     pointer = {"build_id": "build-2", "sha256": sha256_of(OLD)}
     clients.s3.put_object(Bucket=BUCKET, Key=pointer_key("dev"), Body=json.dumps(pointer))
-    before = contents(model_dir)
-    code, _, err = fetch(capsys, model_dir)
-    assert code == 1 and "latest.json names sha256" in err
-    assert contents(model_dir) == before
+    assert "latest.json names sha256" in refused(capsys, model_dir)
 
 
 def test_weights_that_do_not_fit_the_architecture_are_refused(
@@ -115,10 +118,7 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(
     card = json.loads(NEW["model.json"])
     card["architecture"]["hidden_sizes"] = [10, 10]  # sha256 still matches; the shapes do not
     publish(clients.s3, BUCKET, "dev", "build-2", {**NEW, "model.json": json.dumps(card).encode()})
-    before = contents(model_dir)
-    code, _, err = fetch(capsys, model_dir)
-    assert code == 1 and "downloaded model does not load" in err
-    assert contents(model_dir) == before
+    assert "downloaded model does not load" in refused(capsys, model_dir)
 
 
 def test_incomplete_build_is_reported(
@@ -129,14 +129,10 @@ def test_incomplete_build_is_reported(
 ) -> None:
     publish(clients.s3, BUCKET, "dev", "build-2", NEW)
     clients.s3.delete_object(Bucket=BUCKET, Key=model_key("dev", "build-2", "training.png"))
-    before = contents(model_dir)
-    code, _, err = fetch(capsys, model_dir)
-    assert code == 1
-    assert err == (
+    assert refused(capsys, model_dir) == (
         f"error: s3://{BUCKET}/models/dev/build-2/training.png is missing: "
         "that build did not publish a complete model\n"
     )
-    assert contents(model_dir) == before
 
 
 def test_nothing_published_yet(
