@@ -13,6 +13,7 @@ from lambda_image.app.predictor.artifact import (
     CARD_FILE,
     WEIGHTS_FILE,
     ArtifactError,
+    LoadedModel,
     load_artifact,
     read_card,
     sha256_file,
@@ -37,6 +38,7 @@ CHUNK_BYTES = 1 << 20
 class FetchedModel:
     build_id: str
     sha256: str
+    model_version: str  # covers the architecture as well as the weights
     card: dict[str, Any]
     previous_card: dict[str, Any] | None
     previous_note: str  # how the replaced model was described when it had no readable card
@@ -64,21 +66,24 @@ def fetch_model(
         build = published_build_id(build_id)
 
     previous_card, previous_note = _describe_current(model_dir)
-    verified: dict[str, Any] = {}
+    verified: list[LoadedModel] = []
 
     def download_and_verify(staging: Path) -> None:
         for name in MODEL_FILES:
             _download(s3, bucket, model_key(environment, build, name), staging / name)
-        verified.update(_verify(staging, pointer))
+        verified.append(_verify(staging, pointer))
 
     try:
         write_directory_atomically(model_dir, download_and_verify, replaced=MODEL_FILES)
     except OutputError as error:
         raise OpsError(str(error)) from None
+    (loaded,) = verified
+    assert loaded.card is not None  # _verify refuses a model without one
     return FetchedModel(
         build_id=build,
-        sha256=str(verified["sha256"]),
-        card=verified,
+        sha256=loaded.sha256,
+        model_version=loaded.version,
+        card=loaded.card,
         previous_card=previous_card,
         previous_note=previous_note,
     )
@@ -98,7 +103,7 @@ def _download(s3: Any, bucket: str, key: str, destination: Path) -> None:
             stream.write(chunk)
 
 
-def _verify(staged: Path, pointer: ModelPointer | None) -> dict[str, Any]:
+def _verify(staged: Path, pointer: ModelPointer | None) -> LoadedModel:
     try:
         card = read_card(staged)
     except ArtifactError as error:
@@ -117,10 +122,10 @@ def _verify(staged: Path, pointer: ModelPointer | None) -> dict[str, Any]:
             f"{actual[:12]}; current model kept"
         )
     try:
-        load_artifact(staged)  # the weights must also fit the architecture the card records
+        # As the image's init will: identity, architecture, finite outputs over the domain.
+        return load_artifact(staged)
     except ArtifactError as error:
         raise OpsError(f"downloaded model does not load: {error}; current model kept") from None
-    return card
 
 
 def _describe_current(model_dir: Path) -> tuple[dict[str, Any] | None, str]:
@@ -148,10 +153,11 @@ def metrics_table(fetched: FetchedModel) -> list[str]:
     old = fetched.previous_card or {}
     old_metrics = flatten_metrics(old.get("metrics", {}))
     new_metrics = flatten_metrics(fetched.card.get("metrics", {}))
-    old_label = f"current {str(old['sha256'])[:12]}" if old.get("sha256") else "current"
+    old_version = old.get("model_id") or old.get("sha256")  # cards before model_id: the weights
+    old_label = f"current {str(old_version)[:12]}" if old_version else "current"
     if not old:
         old_label += f" ({fetched.previous_note})"
-    new_label = f"new {fetched.sha256[:12]}"
+    new_label = f"new {fetched.model_version}"
     names = list(new_metrics) + [name for name in old_metrics if name not in new_metrics]
     width = max([len("metric"), *map(len, names)])
     lines = [f"{'metric':<{width}}  {old_label:>28}  {new_label:>20}"]
@@ -174,6 +180,9 @@ def _format(value: Any) -> str:
 def report_fetch(
     fetched: FetchedModel, environment: str, model_dir: Path, out: Callable[[str], None]
 ) -> None:
-    out(f"installed {environment} build {fetched.build_id} ({fetched.sha256[:12]}) in {model_dir}")
+    out(
+        f"installed {environment} build {fetched.build_id} "
+        f"(model_version {fetched.model_version}) in {model_dir}"
+    )
     for line in metrics_table(fetched):
         out("  " + line)

@@ -1,18 +1,22 @@
 """Writing a model directory all at once: the previous one stays intact until the new one is whole.
 
 The files are written into a hidden staging directory next to the target (same filesystem, so the
-final rename is atomic), synced, and only then swapped in. A failure or an interrupt before the swap
-removes the staging directory and leaves the previous model untouched.
+final rename is atomic), synced, and only then swapped in. A failure, Ctrl-C or SIGTERM before the
+swap removes the staging directory and leaves the previous model untouched; every file-system
+failure is an `OutputError` with a one-line message.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Collection
 from pathlib import Path
+
+from .interrupts import sigterm_as_interrupt
 
 
 class OutputError(RuntimeError):
@@ -36,12 +40,17 @@ def write_directory_atomically(
     except OSError as error:
         raise OutputError(f"{target}: cannot write ({error.strerror or error})") from None
     try:
-        _carry_over(target, staging, replaced)
-        write(staging)
-        _sync(staging)
-        _swap(staging, target)
+        with sigterm_as_interrupt():
+            _carry_over(target, staging, replaced)
+            write(staging)
+            _sync(staging)
+            _swap(staging, target)
+    except OSError as error:  # e.g. disk full, or a file over `ulimit -f` (EFBIG)
+        _remove_tree(staging)
+        where = error.filename or target
+        raise OutputError(f"{where}: cannot write ({error.strerror or error})") from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove_tree(staging)
         raise
 
 
@@ -51,10 +60,24 @@ def _carry_over(target: Path, staging: Path, replaced: Collection[str]) -> None:
     for entry in target.iterdir():
         if entry.name in replaced:
             continue
-        if entry.is_dir():
-            shutil.copytree(entry, staging / entry.name, symlinks=True)
-        else:
-            shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
+        try:
+            if entry.is_dir():
+                shutil.copytree(entry, staging / entry.name, symlinks=True)
+            else:
+                shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
+        except (OSError, shutil.Error) as error:
+            raise OutputError(
+                f"{entry}: cannot carry it over to the new model directory ({_reason(error)}); "
+                "move it away or make it readable"
+            ) from None
+
+
+def _reason(error: OSError | shutil.Error) -> str:
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    # copytree collects (source, destination, reason) for every file it could not copy.
+    first = error.args[0][0] if error.args and error.args[0] else ("", "", str(error))
+    return f"{first[0]}: {first[2]}"
 
 
 def _sync(directory: Path) -> None:
@@ -79,4 +102,16 @@ def _swap(staging: Path, target: Path) -> None:
     except BaseException:
         retired.rename(target)
         raise
-    shutil.rmtree(retired, ignore_errors=True)
+    _remove_tree(retired)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a directory this process made or retired, even if its mode forbids writing."""
+    # A read-only directory (e.g. a model directory of mode 555) keeps its entries from being
+    # deleted; the tree is ours, so make each directory writable first.
+    for directory, _, _ in os.walk(path):
+        try:
+            os.chmod(directory, stat.S_IRWXU)
+        except OSError:
+            break
+    shutil.rmtree(path, ignore_errors=True)

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from lambda_image.app.predictor.architecture import ArchitectureSpec
-from lambda_image.app.predictor.artifact import CARD_SCHEMA_VERSION
+from lambda_image.app.predictor.artifact import CARD_SCHEMA_VERSION, model_identity
 
 from .data import Dataset
 
@@ -37,6 +37,7 @@ def build_card(
         "schema_version": CARD_SCHEMA_VERSION,
         "architecture": spec.to_dict(),
         "sha256": weights_sha256,
+        "model_id": model_identity(spec, weights_sha256),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "data": data,

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 MIN_ROWS = 20
+# The network computes in float32: a value beyond its range becomes infinity, and the whole fit NaN.
+FLOAT32_MAX = 3.4028234663852886e38
 X_DOMAIN = (-50.0, 50.0)
 TEST_FRACTION = 0.2
 TRAIN_FILE = "train.csv"
@@ -83,10 +85,15 @@ def read_dataset(source: str) -> Dataset:
     if source.startswith("s3://"):
         return _read_s3(source)
     path = Path(source)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{source}: file not found")
-    with path.open("rb") as stream:
-        return _parse(source, stream)
+    if not path.is_file():
+        raise DataError(f"{source}: not a regular file")
+    try:
+        with path.open("rb") as stream:
+            return _parse(source, stream)
+    except OSError as error:
+        raise DataError(f"{source}: cannot read ({error.strerror or error})") from None
 
 
 def _read_s3(uri: str) -> Dataset:
@@ -127,6 +134,11 @@ def _parse(source: str, stream: BinaryIO) -> Dataset:
         raise DataError(f"{source}: file is empty")
     if len(x) < MIN_ROWS:
         raise DataError(f"{source}: {len(x)} data rows; at least {MIN_ROWS} are needed")
+    if min(x) == max(x):
+        raise DataError(
+            f"{source}: every row has x = {x[0]:g}; a model cannot learn how y depends on x "
+            "without at least two distinct x values"
+        )
     return Dataset(source=source, sha256=hashing.digest.hexdigest(), x=tuple(x), y=tuple(y))
 
 
@@ -199,6 +211,11 @@ def _number(source: str, line: int, cell: str) -> float:
         raise DataError(f"{source}: line {line}: {cell!r} is not a number") from None
     if not math.isfinite(value):
         raise DataError(f"{source}: line {line}: {cell!r} is not a finite number")
+    if abs(value) > FLOAT32_MAX:
+        raise DataError(
+            f"{source}: line {line}: {cell!r} is beyond float32's range "
+            f"(|v| <= {FLOAT32_MAX:.4g}), which the model computes in"
+        )
     return value
 
 

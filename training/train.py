@@ -7,29 +7,36 @@ refused the model (nothing written); 130 interrupted (nothing written).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn
 
 import torch
 from torch import nn
 
 from lambda_image.app.predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
-from lambda_image.app.predictor.artifact import CARD_FILE, PLOT_FILE, WEIGHTS_FILE, sha256_file
+from lambda_image.app.predictor.artifact import (
+    CARD_FILE,
+    PLOT_FILE,
+    WEIGHTS_FILE,
+    ArtifactError,
+    load_artifact,
+    sha256_file,
+)
 
 from . import report
 from .artifacts import OutputError, write_directory_atomically
 from .card import build_card, data_source
 from .data import DataError, Dataset, read_dataset, split
 from .fit import FitConfig, FitResult, fit
+from .interrupts import sigterm_as_interrupt
 from .progress import Progress
 
 EXIT_DATA, EXIT_USAGE, EXIT_GATE, EXIT_INTERRUPTED = 1, 2, 3, 130
@@ -44,7 +51,7 @@ class UsageError(Exception):
 
 
 class GateError(Exception):
-    """The model is worse than the quality gate allows."""
+    """The model is worse than the quality gate allows, or not fit to serve at all."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -214,6 +221,7 @@ def train(args: argparse.Namespace, progress: Progress) -> None:
         f"stopped after {result.epochs_run} epochs; best epoch {result.history.best_epoch}; "
         + "; ".join(f"{name} MSE {m['mse']:.4f}" for name, m in metrics.items())
     )
+    check_finite(metrics)
     check_gate(metrics["validation"]["mse"], args.max_val_mse)
 
     hyperparameters = {
@@ -230,7 +238,11 @@ def train(args: argparse.Namespace, progress: Progress) -> None:
     }
 
     def write(staging: Path) -> None:
-        torch.save(result.state_dict, staging / WEIGHTS_FILE)
+        # Serialized in memory, written by Python: torch's own writer turns a failed write
+        # (disk full, a file-size limit) into a RuntimeError with no file name.
+        buffer = io.BytesIO()
+        torch.save(result.state_dict, buffer)
+        (staging / WEIGHTS_FILE).write_bytes(buffer.getvalue())
         card = build_card(
             spec=spec,
             weights_sha256=sha256_file(staging / WEIGHTS_FILE),
@@ -243,9 +255,30 @@ def train(args: argparse.Namespace, progress: Progress) -> None:
         )
         (staging / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         plot(staging / PLOT_FILE, model, splits, result, metrics)
+        check_servable(staging)
 
     write_directory_atomically(args.out, write, replaced={WEIGHTS_FILE, CARD_FILE, PLOT_FILE})
     print(f"wrote {args.out}/{{{WEIGHTS_FILE},{CARD_FILE},{PLOT_FILE}}}")
+
+
+def check_finite(metrics: dict[str, dict[str, float]]) -> None:
+    """A diverged fit has NaN or infinite metrics: never write it, whatever the gate says."""
+    broken = [
+        f"{split} {name} {value}"
+        for split, values in metrics.items()
+        for name, value in values.items()
+        if not math.isfinite(value)
+    ]
+    if broken:
+        raise GateError(f"training diverged ({', '.join(broken)}); nothing written")
+
+
+def check_servable(staging: Path) -> None:
+    """Load the staged model exactly as the inference image will, or write nothing."""
+    try:
+        load_artifact(staging)
+    except ArtifactError as error:
+        raise GateError(f"the trained model would not serve ({error}); nothing written") from None
 
 
 def check_gate(val_mse: float, threshold: float | None) -> None:
@@ -279,16 +312,12 @@ def plot(
     )
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # so that SIGTERM (e.g. a stopped build) cleans up like Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     progress = Progress(sys.stdout, args.epochs)
     try:
-        train(args, progress)
+        with sigterm_as_interrupt():  # a stopped build cleans up like Ctrl-C
+            train(args, progress)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -301,8 +330,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
     return 0
 
 

@@ -14,7 +14,10 @@ from errors import ApiError, bad_request
 from http_responses import error_response, json_response
 from inference import ModelOutputError, Predictor
 from request import Request, parse_event
-from validation import x_from_body, x_from_query
+from validation import x_from_body, x_from_number, x_from_query
+
+# Larger integers are logged by size: their digits are noise, and past 4,300 str() refuses them.
+MAX_LOGGED_INT = 10**18
 
 
 @dataclass
@@ -72,7 +75,7 @@ class InferenceApi:
         if isinstance(raw, str):
             x = x_from_query(raw, self.max_abs_x)
         elif type(raw) in (int, float):  # a direct invoke may pass a JSON number
-            x = x_from_query(repr(raw), self.max_abs_x)
+            x = x_from_number(raw, self.max_abs_x)
         else:
             raise bad_request("invalid_x", "x must be a number")
         outcome.x = x
@@ -98,7 +101,13 @@ class InferenceApi:
 
 
 def _loggable(raw: Any) -> float | str | None:
-    """x as it may appear in a log line: short, and never a structure from the request."""
-    if raw is None or type(raw) in (int, float):
+    """x as it may appear in a log line: short, encodable, never a structure from the request."""
+    if raw is None or type(raw) is float:
         return raw
-    return raw[:64] if isinstance(raw, str) else type(raw).__name__
+    if type(raw) is int:
+        # Beyond Python's 4,300-digit limit str(int) raises; the magnitude is what matters.
+        return raw if abs(raw) <= MAX_LOGGED_INT else f"integer of {raw.bit_length()} bits"
+    if not isinstance(raw, str):
+        return type(raw).__name__
+    # A lone surrogate cannot be written as UTF-8: escape it, or the log line would be lost.
+    return raw[:64].encode("utf-8", "backslashreplace").decode("utf-8")

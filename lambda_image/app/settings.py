@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from predictor.artifact import DEFAULT_MAX_ABS_X
+
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
 DEFAULT_SERVICE = "torchlambda-inference"
 DEFAULT_NAMESPACE = "TorchLambda"
@@ -39,7 +41,7 @@ class SettingsError(ValueError):
 class Settings:
     model_dir: Path = DEFAULT_MODEL_DIR
     torch_threads: int = 1
-    max_abs_x: float = 1e6
+    max_abs_x: float = DEFAULT_MAX_ABS_X
     service: str = DEFAULT_SERVICE
     metrics_namespace: str = DEFAULT_NAMESPACE
     trace_disabled: bool = True
@@ -50,7 +52,7 @@ class Settings:
         return cls(
             model_dir=Path(environ.get("MODEL_DIR") or DEFAULT_MODEL_DIR),
             torch_threads=_positive_int(environ, "TORCH_NUM_THREADS", 1),
-            max_abs_x=_positive_finite(environ, "MAX_ABS_X", 1e6),
+            max_abs_x=_positive_finite(environ, "MAX_ABS_X", DEFAULT_MAX_ABS_X),
             service=service_name(environ),
             metrics_namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
             trace_disabled=_flag(environ, "POWERTOOLS_TRACE_DISABLED", True),

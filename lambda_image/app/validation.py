@@ -32,6 +32,11 @@ def x_from_query(raw: str, max_abs_x: float) -> float:
     return _in_domain(float(raw), max_abs_x)
 
 
+def x_from_number(value: float, max_abs_x: float) -> float:
+    """An x that arrived as a JSON number (a direct invoke's query): only the domain to check."""
+    return _in_domain(value, max_abs_x)
+
+
 def x_from_body(body: str, max_abs_x: float) -> tuple[list[float], bool]:
     """The x of ``POST /predict``: a number or a list of 1..10,000 numbers; True if scalar.
 

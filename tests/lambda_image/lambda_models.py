@@ -8,7 +8,13 @@ from typing import Any
 
 import torch
 from predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
-from predictor.artifact import CARD_FILE, CARD_SCHEMA_VERSION, WEIGHTS_FILE, sha256_file
+from predictor.artifact import (
+    CARD_FILE,
+    CARD_SCHEMA_VERSION,
+    WEIGHTS_FILE,
+    model_identity,
+    sha256_file,
+)
 
 
 def write_model(
@@ -17,22 +23,20 @@ def write_model(
     spec: ArchitectureSpec = DEFAULT_SPEC,
     card: bool = True,
     seed: int = 0,
-    output_bias: float | None = None,
     card_overrides: dict[str, Any] | None = None,
 ) -> Path:
-    """Write model.pth, and model.json unless ``card=False``; ``output_bias`` sets the last bias."""
+    """Write model.pth, and model.json unless ``card=False``."""
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     module = build_model(spec)
-    if output_bias is not None:
-        with torch.no_grad():
-            module[-1].bias.fill_(output_bias)
     torch.save(module.state_dict(), directory / WEIGHTS_FILE)
     if card:
+        weights_sha256 = sha256_file(directory / WEIGHTS_FILE)
         document = {
             "schema_version": CARD_SCHEMA_VERSION,
             "architecture": spec.to_dict(),
-            "sha256": sha256_file(directory / WEIGHTS_FILE),
+            "sha256": weights_sha256,
+            "model_id": model_identity(spec, weights_sha256),
             "torch_version": torch.__version__,
             **(card_overrides or {}),
         }

@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import torch
 
 from tests.lambda_image.conftest import http_event
 from tests.lambda_image.lambda_models import reference_prediction
@@ -87,12 +88,16 @@ def test_named_stage_prefix_is_not_part_of_the_route(invoke: Invoke) -> None:
     assert invoke(event)["statusCode"] == 200
 
 
-def test_a_non_finite_output_is_a_500_model_error(tmp_path: Path) -> None:
-    from lambda_image.local.function import LocalContext
-    from tests.lambda_image.conftest import import_handler
-    from tests.lambda_image.lambda_models import write_model
+def test_a_non_finite_output_is_a_500_model_error() -> None:
+    # Init refuses such a model (test_model_loading); the API must still never send NaN.
+    from api import InferenceApi
+    from inference import Predictor
+    from predictor.architecture import build_model
 
-    broken = import_handler(write_model(tmp_path, output_bias=math.inf))
-    response = broken.handler(http_event("GET", "/predict?x=1"), LocalContext())
+    module = build_model()
+    with torch.no_grad():
+        module[-1].bias.fill_(math.inf)
+    api = InferenceApi(Predictor(module), "0" * 12, "2.13.0", max_abs_x=1e6)
+    response = api.handle(http_event("GET", "/predict?x=1")).response
     assert response["statusCode"] == 500
     assert body_of(response)["error"]["code"] == "model_error"

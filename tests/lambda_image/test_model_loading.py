@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from predictor.architecture import ArchitectureSpec
-from predictor.artifact import CARD_FILE, WEIGHTS_FILE, sha256_file
+from predictor.artifact import CARD_FILE, WEIGHTS_FILE, model_identity, sha256_file
 
 from lambda_image.local.function import LocalContext
 from tests.lambda_image.conftest import http_event, import_handler
@@ -38,40 +41,146 @@ def test_a_bare_model_pth_from_the_book_serves_with_the_default_architecture(
     assert any("no model card" in message for message in warnings)
 
 
-@pytest.mark.parametrize(
-    ("damage", "reason"),
-    [
-        ("sha mismatch", "does not match the model card"),
-        ("weights missing", "model weights not found"),
-        ("weights corrupt", "cannot load state_dict"),
-        ("card unreadable", "unreadable model card"),
-        ("architecture differs from weights", "cannot load state_dict"),
-    ],
-)
-def test_a_wrong_artifact_stops_init_with_one_clear_line(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str, reason: str
+def rewrite_weights(model: Path, name: str, value: float) -> None:
+    state = torch.load(model / WEIGHTS_FILE, weights_only=True)
+    state[name].fill_(value)
+    torch.save(state, model / WEIGHTS_FILE)
+
+
+def edit_card(
+    model: Path, edit: Callable[[dict[str, Any]], object] | None, *, honest: bool
 ) -> None:
-    model = write_model(tmp_path)
+    """Apply `edit` to the card; an honest card then records the identity of what it describes."""
     card = json.loads((model / CARD_FILE).read_text())
-    if damage == "sha mismatch":
-        card["sha256"] = "f" * 64
-    elif damage == "weights missing":
-        (model / WEIGHTS_FILE).unlink()
-    elif damage == "weights corrupt":
-        (model / WEIGHTS_FILE).write_bytes(b"not a zip archive")
-    elif damage == "card unreadable":
-        (model / CARD_FILE).write_text("{")
-    elif damage == "architecture differs from weights":
-        card["architecture"]["hidden_sizes"] = [10]
-    if damage == "weights corrupt":
+    if edit is not None:
+        edit(card)
+    if honest:
         card["sha256"] = sha256_file(model / WEIGHTS_FILE)
-    if damage != "card unreadable":
-        (model / CARD_FILE).write_text(json.dumps(card))
+        spec = ArchitectureSpec.from_dict(card["architecture"])
+        card["model_id"] = model_identity(spec, card["sha256"])
+    (model / CARD_FILE).write_text(json.dumps(card))
+
+
+def assert_init_refuses(model: Path, reason: str, caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(Exception, match=reason) as raised:
         import_handler(model)
     assert type(raised.value).__name__ == "InitError"
     init_lines = [r.getMessage() for r in caplog.records if "init failed" in r.getMessage()]
     assert len(init_lines) == 1 and reason in init_lines[0]
+
+
+def test_missing_weights_stop_init(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    model = write_model(tmp_path)
+    (model / WEIGHTS_FILE).unlink()
+    assert_init_refuses(model, "model weights not found", caplog)
+
+
+def test_an_unreadable_card_stops_init(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    model = write_model(tmp_path)
+    (model / CARD_FILE).write_text("{")
+    assert_init_refuses(model, "unreadable model card", caplog)
+
+
+def _set(path: str, value: object) -> Callable[[dict[str, Any]], None]:
+    """An edit that sets card[a][b]... for the dotted `path`."""
+
+    def edit(card: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        for key in parents:
+            card = card[key]
+        card[last] = value
+
+    return edit
+
+
+def _before_model_id(card: dict[str, Any]) -> None:
+    card["schema_version"] = 1
+    del card["model_id"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (_set("sha256", "f" * 64), "does not match the model card"),
+        # Same weights, every prediction changes: the identity must cover the architecture.
+        (_set("architecture.activation", "tanh"), "the card was edited after training"),
+        (_set("model_id", "0" * 64), "the card was edited after training"),
+        (_before_model_id, "schema_version 1 is not 2"),
+        (_set("architecture", ["input_size"]), "architecture must be an object, got list"),
+        (_set("architecture.input_size", 2), "input_size and output_size must be 1"),
+        (
+            _set("architecture.hidden_sizes", [1_000_000, 1_000_000]),
+            "at most 16 hidden layers of at most 4096 units",
+        ),
+    ],
+    ids=[
+        "sha mismatch",
+        "architecture edited",
+        "model_id edited",
+        "card from before model_id",
+        "architecture not an object",
+        "two inputs",
+        "terabytes of layers",
+    ],
+)
+def test_a_card_that_lies_or_is_malformed_stops_init(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    edit: Callable[[dict[str, Any]], None],
+    reason: str,
+) -> None:
+    model = write_model(tmp_path)
+    edit_card(model, edit, honest=False)
+    assert_init_refuses(model, reason, caplog)
+
+
+def _corrupt(model: Path) -> None:
+    size = (model / WEIGHTS_FILE).stat().st_size
+    (model / WEIGHTS_FILE).write_bytes(b"not a zip archive".ljust(size, b"!"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "edit", "reason"),
+    [
+        (_corrupt, None, "cannot load state_dict"),
+        (None, _set("architecture.hidden_sizes", [10]), "cannot load state_dict"),
+        (
+            None,
+            _set("architecture.hidden_sizes", [1000, 1000]),
+            "bytes cannot hold the 1,004,001 float32 parameters",
+        ),
+        (
+            lambda model: rewrite_weights(model, "0.bias", math.nan),
+            None,
+            "weight 0.bias holds NaN or infinity",
+        ),
+        (
+            # Finite weights and finite outputs near 0, but x = 1e6 times 1e33 overflows float32.
+            lambda model: rewrite_weights(model, "0.weight", 1e33),
+            None,
+            "beyond float32's finite range",
+        ),
+    ],
+    ids=[
+        "weights corrupt",
+        "architecture differs from weights",
+        "more layers than the file holds",
+        "weights hold NaN",
+        "outputs overflow at the domain's edge",
+    ],
+)
+def test_an_honestly_recorded_bad_model_stops_init(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[Path], None] | None,
+    edit: Callable[[dict[str, Any]], None] | None,
+    reason: str,
+) -> None:
+    model = write_model(tmp_path)
+    if damage is not None:
+        damage(model)
+    edit_card(model, edit, honest=True)
+    assert_init_refuses(model, reason, caplog)
 
 
 @pytest.mark.parametrize(
@@ -86,6 +195,34 @@ def test_a_wrong_artifact_stops_init_with_one_clear_line(
 def test_bad_settings_stop_init(model_dir: Path, name: str, value: str) -> None:
     with pytest.raises(Exception, match=name):
         import_handler(model_dir, **{name: value})
+
+
+def test_the_domain_proof_uses_the_configured_bound(tmp_path: Path) -> None:
+    model = write_model(tmp_path)
+    rewrite_weights(model, "0.weight", 1e33)
+    edit_card(model, None, honest=True)
+    with pytest.raises(Exception, match="outputs for \\|x\\| <= 1e\\+06 may reach"):
+        import_handler(model)
+    # Over |x| <= 1e-3 the same weights stay finite: the model starts and serves.
+    assert math.isfinite(predict(model, 0.0005, MAX_ABS_X="1e-3"))
+
+
+def test_model_version_changes_with_the_architecture_and_with_the_weights(
+    tmp_path: Path,
+) -> None:
+    base = write_model(tmp_path / "base")
+    other_architecture = write_model(
+        tmp_path / "tanh", spec=ArchitectureSpec(activation="tanh")
+    )  # the same seed gives the very same weights
+    other_weights = write_model(tmp_path / "seed", seed=1)
+    assert (base / WEIGHTS_FILE).read_bytes() == (other_architecture / WEIGHTS_FILE).read_bytes()
+    versions = {
+        json.loads(
+            import_handler(model).handler(http_event("GET", "/health"), LocalContext())["body"]
+        )["model_version"]
+        for model in (base, other_architecture, other_weights)
+    }
+    assert len(versions) == 3
 
 
 def test_threads_and_domain_come_from_the_environment(model_dir: Path) -> None:

@@ -55,3 +55,23 @@ def test_successful_requests_log_x_only_at_debug(
         handler_module.logger.setLevel(logging.INFO)
     served = [r for r in caplog.records if r.getMessage() == "request served"]
     assert served and served[-1].levelno == logging.DEBUG and served[-1].__dict__["x"] == 7.0
+
+
+@pytest.mark.parametrize(
+    ("x", "logged"),
+    [
+        ("\ud800", "\\ud800"),  # a lone surrogate cannot be encoded as UTF-8
+        (10**5000, "integer of 16610 bits"),  # str() refuses more than 4,300 digits
+    ],
+    ids=["lone surrogate", "5001 digits"],
+)
+def test_an_unprintable_x_still_gets_its_warning_line(
+    handler_module: ModuleType, caplog: pytest.LogCaptureFixture, x: object, logged: str
+) -> None:
+    # A direct invoke can carry what no HTTP request can.
+    response = handler_module.handler({"queryStringParameters": {"x": x}}, LocalContext())
+    assert response["statusCode"] == 400
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    # What Lambda's stdout receives: the JSON line, encoded as UTF-8 (a lone surrogate fails here).
+    line = handler_module.logger.registered_handler.format(warning).encode("utf-8")
+    assert json.loads(line)["x"] == logged

@@ -15,6 +15,7 @@ from lambda_image.app.predictor.artifact import (
     CARD_SCHEMA_VERSION,
     PLOT_FILE,
     WEIGHTS_FILE,
+    model_identity,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -26,10 +27,12 @@ def model_files(seed: int, validation_mse: float) -> dict[str, bytes]:
     buffer = io.BytesIO()
     torch.save(build_model(DEFAULT_SPEC).state_dict(), buffer)
     weights = buffer.getvalue()
+    weights_sha256 = hashlib.sha256(weights).hexdigest()
     card: dict[str, Any] = {
         "schema_version": CARD_SCHEMA_VERSION,
         "architecture": DEFAULT_SPEC.to_dict(),
-        "sha256": hashlib.sha256(weights).hexdigest(),
+        "sha256": weights_sha256,
+        "model_id": model_identity(DEFAULT_SPEC, weights_sha256),
         "metrics": {
             "train": {"mse": validation_mse * 0.9, "mae": 0.2},
             "validation": {"mse": validation_mse, "mae": 0.25},
@@ -44,3 +47,8 @@ def model_files(seed: int, validation_mse: float) -> dict[str, bytes]:
 
 def sha256_of(files: dict[str, bytes]) -> str:
     return hashlib.sha256(files[WEIGHTS_FILE]).hexdigest()
+
+
+def version_of(files: dict[str, bytes]) -> str:
+    """The model_version the image serves these files as."""
+    return str(json.loads(files[CARD_FILE])["model_id"])[:12]

@@ -12,7 +12,7 @@ from ops.aws import AwsClients
 from ops.cli import main
 from ops.model_store import model_key, pointer_key
 from tests.ops.conftest import BUCKET
-from tests.ops.model_files import model_files, sha256_of
+from tests.ops.model_files import model_files, sha256_of, version_of
 from tests.ops.publishing import publish
 
 OLD = model_files(seed=1, validation_mse=0.40)
@@ -60,10 +60,10 @@ def test_installs_latest_and_compares_metrics(
     code, out, err = fetch(capsys, model_dir)
     assert (code, err) == (0, "")
     assert contents(model_dir) == {**NEW, "README": b"kept across fetches\n"}
-    assert f"installed dev build build-2 ({sha256_of(NEW)[:12]})" in out
+    assert f"installed dev build build-2 (model_version {version_of(NEW)})" in out
     row = next(line for line in out.splitlines() if "validation.mse" in line)
     assert row.split()[1:] == ["0.4", "0.12"]  # current beside new
-    assert f"current {sha256_of(OLD)[:12]}" in out
+    assert f"current {version_of(OLD)}" in out
     assert [p.name for p in model_dir.parent.iterdir()] == ["model"]  # no staging left behind
 
 
@@ -119,6 +119,19 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(
     card["architecture"]["hidden_sizes"] = [10, 10]  # sha256 still matches; the shapes do not
     publish(clients.s3, BUCKET, "dev", "build-2", {**NEW, "model.json": json.dumps(card).encode()})
     assert "downloaded model does not load" in refused(capsys, model_dir)
+
+
+def test_an_edited_architecture_is_refused(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    card = json.loads(NEW["model.json"])
+    card["architecture"]["activation"] = "tanh"  # same weights, every prediction changes
+    publish(clients.s3, BUCKET, "dev", "build-2", {**NEW, "model.json": json.dumps(card).encode()})
+    err = refused(capsys, model_dir)
+    assert "the card was edited after training" in err and err.count("\n") == 1
 
 
 def test_incomplete_build_is_reported(

@@ -269,7 +269,9 @@ def test_cli_end_to_end_with_moto_completing_the_build(
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.splitlines()[1] == "phase COMPLETED 0m00s"
-    assert re.search(r"^installed dev build [0-9a-f-]{36} \([0-9a-f]{12}\) in ", out, re.M)
+    assert re.search(
+        r"^installed dev build [0-9a-f-]{36} \(model_version [0-9a-f]{12}\) in ", out, re.M
+    )
     assert (model_dir / "model.pth").read_bytes() == NEW["model.pth"]
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unprivileged import run_unprivileged
 from training import data
 from training.data import DataError, read_dataset, split
 
@@ -59,6 +60,11 @@ def test_tolerates_bom_crlf_blank_lines_and_spaces(tmp_path: Path) -> None:
         (rows(3) + "nan,1\n" + rows(20), "line 4: 'nan' is not a finite number"),
         (rows(3) + "1,-inf\n" + rows(20), "line 4: '-inf' is not a finite number"),
         (rows(3) + "1,1e309\n" + rows(20), "line 4: '1e309' is not a finite number"),
+        # Finite as float64, infinite as the float32 the model computes in.
+        (rows(3) + "1e39,1.0\n" + rows(20), "line 4: '1e39' is beyond float32's range"),
+        (rows(3) + "1,-1e308\n" + rows(20), "line 4: '-1e308' is beyond float32's range"),
+        ("".join("2,1\n" for _ in range(30)), "every row has x = 1"),
+        ("x,y\n" + "".join(f"7,{i}\n" for i in range(30)), "every row has x = 7"),
         (rows(3) + "1,1_000\n" + rows(20), "line 4: '1_000' is not a number"),
         (rows(3) + "1,\u0661\n" + rows(20), "line 4: '\u0661' is not a number"),
         (rows(3) + "1,\n" + rows(20), "line 4: '' is not a number"),
@@ -84,16 +90,34 @@ def test_missing_file(tmp_path: Path) -> None:
         read_dataset(str(tmp_path / "nope.csv"))
 
 
+def test_a_directory_is_not_a_data_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r": not a regular file$"):
+        read_dataset(str(tmp_path))
+
+
+def test_an_unreadable_file_is_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, rows(25))
+    path.chmod(0)
+    result = run_unprivileged(
+        "from training.data import DataError, read_dataset\n"
+        "try:\n"
+        f"    read_dataset({str(path)!r})\n"
+        "except DataError as error:\n"
+        "    print(error)\n"
+    )
+    assert result.stdout.strip() == f"{path}: cannot read (Permission denied)"
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(
         st.tuples(
-            st.floats(allow_nan=False, allow_infinity=False),
-            st.floats(allow_nan=False, allow_infinity=False),
+            st.floats(allow_nan=False, allow_infinity=False, width=32),
+            st.floats(allow_nan=False, allow_infinity=False, width=32),
         ),
         min_size=20,
         max_size=40,
-    )
+    ).filter(lambda pairs: len({x for _, x in pairs}) > 1)  # one x is refused, tested above
 )
 def test_finite_values_round_trip_exactly(pairs: list[tuple[float, float]]) -> None:
     import io

@@ -103,7 +103,7 @@ def test_the_shared_loader_serves_what_the_card_measured(trained: Path, book_csv
     loaded = load_artifact(trained)
     card = loaded.card
     assert card is not None
-    assert loaded.version == card["sha256"][:12]
+    assert loaded.model_id == card["model_id"] and loaded.version == card["model_id"][:12]
     dataset = train.read_dataset(str(book_csv))
     rest, _ = train.split(dataset, 0.2, 0, "test")
     _, validation = train.split(rest, 0.2, 0, "validation")
@@ -241,3 +241,50 @@ def test_progress_redraws_one_line_on_a_terminal() -> None:
         "\r\x1b[2Kepoch 3/3  train MSE 2.0000  validation MSE 1.0000  best epoch 3\ndone\n"
     )
     assert text.count("\n") == 2
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # 1e39 is finite as a float64 and infinite as float32: it used to train to NaN and win.
+        (["1e39,1.0", *["1,2", "3,4"] * 20], "line 1: '1e39' is beyond float32's range"),
+        # Finite float32 targets whose squared error overflows: the fit diverges.
+        ([f"{3e38 * (-1) ** i},{i}" for i in range(40)], "training diverged"),
+        (["5,2"] * 40, "every row has x = 2"),
+    ],
+    ids=["float32 overflow", "diverged fit", "constant x"],
+)
+def test_data_that_cannot_give_a_servable_model_keeps_the_current_one(
+    tmp_path: Path,
+    train_tiny: Trainer,
+    capsys: pytest.CaptureFixture[str],
+    rows: list[str],
+    message: str,
+) -> None:
+    out = tmp_path / "model"
+    assert train_tiny(out) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(rows) + "\n")
+    capsys.readouterr()
+    code = train.main(["--data", str(bad), "--out", str(out), "--epochs", "5", "--device", "cpu"])
+    error = capsys.readouterr().err
+    assert code in (train.EXIT_DATA, train.EXIT_GATE)
+    assert error.count("\n") == 1 and message in error, error
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+def test_a_model_that_would_not_serve_is_never_written(
+    tmp_path: Path, train_tiny: Trainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whatever the metrics say, the staged artifact must load as the image loads it.
+    def poisoned(*args: object, **kwargs: object) -> object:
+        result = fit(*args, **kwargs)  # type: ignore[arg-type]
+        result.state_dict["9.bias"].fill_(float("nan"))
+        return result
+
+    out = tmp_path / "model"
+    monkeypatch.setattr(train, "fit", poisoned)
+    monkeypatch.setattr(train, "check_finite", lambda metrics: None)
+    assert train_tiny(out) == train.EXIT_GATE
+    assert not out.exists()

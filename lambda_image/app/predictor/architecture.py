@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from typing import Any
 
 from torch import nn
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+# Bounds checked before anything is allocated: a card is data, and data must not be able to ask
+# for terabytes. 16M parameters is 64 MB of float32, far beyond what this API serves.
+MAX_WIDTH = 4096
+MAX_HIDDEN_LAYERS = 16
+MAX_PARAMETERS = 16_000_000
+# The HTTP API maps one number x to one number y.
+SERVED_SIZE = 1
 
 
 class SpecError(ValueError):
@@ -31,6 +39,20 @@ class ArchitectureSpec:
         sizes = (self.input_size, *self.hidden_sizes, self.output_size)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
             raise SpecError(f"layer sizes must be positive integers, got {sizes}")
+        if (self.input_size, self.output_size) != (SERVED_SIZE, SERVED_SIZE):
+            raise SpecError(
+                f"input_size and output_size must be {SERVED_SIZE} (one x to one y), "
+                f"got {self.input_size} and {self.output_size}"
+            )
+        if len(self.hidden_sizes) > MAX_HIDDEN_LAYERS or max(sizes) > MAX_WIDTH:
+            raise SpecError(
+                f"at most {MAX_HIDDEN_LAYERS} hidden layers of at most {MAX_WIDTH} units, "
+                f"got {list(self.hidden_sizes)}"
+            )
+        if self.parameter_count > MAX_PARAMETERS:
+            raise SpecError(
+                f"{self.parameter_count:,} parameters is over the limit of {MAX_PARAMETERS:,}"
+            )
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise SpecError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.activation not in ACTIVATIONS:
@@ -38,13 +60,21 @@ class ArchitectureSpec:
                 f"activation {self.activation!r} is not one of {', '.join(sorted(ACTIVATIONS))}"
             )
 
+    @property
+    def parameter_count(self) -> int:
+        """Weights and biases of every Linear layer, computed without building anything."""
+        widths = (self.input_size, *self.hidden_sizes, self.output_size)
+        return sum((fan_in + 1) * fan_out for fan_in, fan_out in pairwise(widths))
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["hidden_sizes"] = list(self.hidden_sizes)
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ArchitectureSpec:
+    def from_dict(cls, data: object) -> ArchitectureSpec:
+        if not isinstance(data, Mapping):
+            raise SpecError(f"architecture must be an object, got {type(data).__name__}")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise SpecError(f"unknown architecture fields: {', '.join(sorted(unknown))}")

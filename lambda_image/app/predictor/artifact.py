@@ -3,6 +3,12 @@
 A model directory holds ``model.pth`` (a state_dict), optionally ``model.json`` (the model card) and
 ``training.png``. With a card, the architecture comes from it and the weights' sha256 must match it;
 without one (a bare ``model.pth`` trained with the book), the default architecture is used.
+
+A model's identity (``model_id``, whose first 12 hex digits are the ``model_version`` every
+response carries) is the sha256 of everything that changes its predictions: the architecture spec
+and the weights' sha256. Editing either changes the version; a card whose recorded ``model_id``
+does not match what it describes is refused, as are weights that are not finite over the serving
+domain (``domain.py``).
 """
 
 from __future__ import annotations
@@ -17,11 +23,15 @@ import torch
 from torch import nn
 
 from .architecture import DEFAULT_SPEC, ArchitectureSpec, SpecError, build_model
+from .domain import DomainError, check_finite_over_domain
 
 WEIGHTS_FILE = "model.pth"
 CARD_FILE = "model.json"
 PLOT_FILE = "training.png"
-CARD_SCHEMA_VERSION = 1
+# 2: the card records model_id, which covers the architecture as well as the weights.
+CARD_SCHEMA_VERSION = 2
+# The x domain the API serves unless MAX_ABS_X says otherwise.
+DEFAULT_MAX_ABS_X = 1e6
 
 
 class ArtifactError(RuntimeError):
@@ -35,10 +45,24 @@ class LoadedModel:
     sha256: str
     card: dict[str, Any] | None
 
+    model_id: str
+    # The largest value any layer can reach over the serving domain (domain.py's proof).
+    output_bound: float
+
     @property
     def version(self) -> str:
-        """Short, stable identifier of the exact weights being served."""
-        return self.sha256[:12]
+        """Short, stable identifier of the exact model (architecture and weights) being served."""
+        return self.model_id[:12]
+
+
+def model_identity(spec: ArchitectureSpec, weights_sha256: str) -> str:
+    """sha256 of the canonical JSON of what determines every prediction."""
+    canonical = json.dumps(
+        {"architecture": spec.to_dict(), "weights_sha256": weights_sha256},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -61,31 +85,61 @@ def read_card(model_dir: Path) -> dict[str, Any] | None:
         raise ArtifactError(f"{path}: model card must be a JSON object")
     if card.get("schema_version") != CARD_SCHEMA_VERSION:
         raise ArtifactError(
-            f"{path}: schema_version {card.get('schema_version')!r} is not {CARD_SCHEMA_VERSION}"
+            f"{path}: schema_version {card.get('schema_version')!r} is not {CARD_SCHEMA_VERSION}; "
+            "retrain (`make train`) to get a card whose model_id covers the architecture"
         )
     return card
 
 
-def load_artifact(model_dir: Path) -> LoadedModel:
-    """Load and verify the model in `model_dir`, ready for inference (eval mode, on CPU)."""
+def _card_spec(model_dir: Path, card: dict[str, Any], weights_sha256: str) -> ArchitectureSpec:
+    """The card's architecture, once its recorded identity is proven to match what it holds."""
+    weights = model_dir / WEIGHTS_FILE
+    recorded = card.get("sha256")
+    if recorded != weights_sha256:
+        raise ArtifactError(
+            f"{weights}: sha256 {weights_sha256[:12]} does not match the model card's "
+            f"{str(recorded)[:12]}; refusing to serve a model other than the recorded one"
+        )
+    try:
+        spec = ArchitectureSpec.from_dict(card.get("architecture") or {})
+    except (SpecError, TypeError) as error:
+        raise ArtifactError(f"{model_dir / CARD_FILE}: bad architecture ({error})") from None
+    expected = model_identity(spec, weights_sha256)
+    if card.get("model_id") != expected:
+        raise ArtifactError(
+            f"{model_dir / CARD_FILE}: model_id {str(card.get('model_id'))[:12]} does not match "
+            f"its architecture and weights ({expected[:12]}); the card was edited after training"
+        )
+    return spec
+
+
+def _check_size(weights: Path, spec: ArchitectureSpec) -> None:
+    """Refuse a spec the file cannot hold before allocating its parameters."""
+    needed = spec.parameter_count * 4  # float32
+    size = weights.stat().st_size
+    if size < needed:
+        raise ArtifactError(
+            f"{weights}: {size:,} bytes cannot hold the {spec.parameter_count:,} float32 "
+            f"parameters of architecture {spec.to_dict()}"
+        )
+
+
+def load_artifact(model_dir: Path, max_abs_x: float = DEFAULT_MAX_ABS_X) -> LoadedModel:
+    """Load and verify the model in `model_dir`, ready for inference (eval mode, on CPU).
+
+    Verified means: the card's identity matches its architecture and weights, the weights fit
+    the architecture, and every output for |x| <= `max_abs_x` is finite.
+    """
     weights = model_dir / WEIGHTS_FILE
     if not weights.is_file():
         raise ArtifactError(f"{weights}: model weights not found")
     card = read_card(model_dir)
-    actual = sha256_file(weights)
-    if card is None:
-        spec = DEFAULT_SPEC
-    else:
-        recorded = card.get("sha256")
-        if recorded != actual:
-            raise ArtifactError(
-                f"{weights}: sha256 {actual[:12]} does not match the model card's "
-                f"{str(recorded)[:12]}; refusing to serve a model other than the recorded one"
-            )
-        try:
-            spec = ArchitectureSpec.from_dict(card.get("architecture") or {})
-        except (SpecError, TypeError) as error:
-            raise ArtifactError(f"{model_dir / CARD_FILE}: bad architecture ({error})") from None
+    try:
+        actual = sha256_file(weights)
+        spec = DEFAULT_SPEC if card is None else _card_spec(model_dir, card, actual)
+        _check_size(weights, spec)
+    except OSError as error:
+        raise ArtifactError(f"{weights}: cannot read ({error.strerror or error})") from None
     module = build_model(spec)
     try:
         # weights_only: a state_dict is plain tensors; never unpickle arbitrary objects.
@@ -97,4 +151,15 @@ def load_artifact(model_dir: Path) -> LoadedModel:
         )
         raise ArtifactError(f"{weights}: cannot load state_dict ({first_line})") from None
     module.eval()
-    return LoadedModel(module=module, spec=spec, sha256=actual, card=card)
+    try:
+        bound = check_finite_over_domain(module, max_abs_x)
+    except DomainError as error:
+        raise ArtifactError(f"{weights}: {error}") from None
+    return LoadedModel(
+        module=module,
+        spec=spec,
+        sha256=actual,
+        card=card,
+        model_id=model_identity(spec, actual),
+        output_bound=bound,
+    )
