@@ -20,6 +20,7 @@ from ops.units import parse_count
 USAGE_ERROR = 2
 DEFAULT_DURATION_MS = 20.0
 MAX_DURATION_MS = 900_000  # Lambda's 15-minute ceiling
+DEFAULT_SMOKE_DEADLINE_S = 120.0  # the whole smoke run: about 70 requests, normally a few seconds
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -62,6 +63,16 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds > 0")
+    return value
+
+
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -83,6 +94,12 @@ def build_parser() -> OneLineParser:
     smoke.add_argument("--env", type=environment, help="read ApiUrl and auth from the environment")
     smoke.add_argument("--url", help="base URL, e.g. http://127.0.0.1:8080 (overrides ApiUrl)")
     smoke.add_argument("--requests", type=positive_int, default=50, help="latency sample size")
+    smoke.add_argument(
+        "--deadline",
+        type=positive_seconds,
+        default=DEFAULT_SMOKE_DEADLINE_S,
+        help="seconds the whole run may take (default %(default)g)",
+    )
     smoke.set_defaults(run=run_smoke)
 
     cost = commands.add_parser("cost", help="monthly cost of the environment's configuration")
@@ -131,7 +148,7 @@ def run_fetch_model(args: argparse.Namespace) -> int:
 def run_smoke(args: argparse.Namespace) -> int:
     from ops.smoke_command import smoke
 
-    return smoke(args.env, args.url, args.requests, say)
+    return smoke(args.env, args.url, args.requests, say, deadline_seconds=args.deadline)
 
 
 def run_cost(args: argparse.Namespace) -> int:

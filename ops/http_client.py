@@ -1,19 +1,29 @@
-"""A small HTTP client for the deployed API, signing requests with SigV4 when the API uses IAM."""
+"""A small HTTP client for the deployed API, signing requests with SigV4 when the API uses IAM.
+
+It keeps one connection for the whole run (a new TLS session per request would inflate the latency
+figures) and never follows a redirect: http.client does not, so a signature cannot travel to
+another host. Every request ends within TIMEOUT_SECONDS and within the run's deadline, however
+slowly the server sends.
+"""
 
 from __future__ import annotations
 
 import http.client
+import io
+import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from ops.errors import OpsError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 TIMEOUT_SECONDS = 35  # above API Gateway's 30 s integration limit: its own 504 is what we see
 
@@ -40,34 +50,115 @@ class Signer:
         return dict(request.headers.items())
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A response's bytes, each read waiting only until `ends`: a fixed instant rather than an
+    idle time, so a server trickling a byte at a time cannot stretch the request past it."""
+
+    def __init__(self, sock: socket.socket, raw: io.RawIOBase, ends: float) -> None:
+        self.sock, self.raw, self.ends = sock, raw, ends
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self.sock.settimeout(left)
+        return self.raw.readinto(buffer)
+
+    def close(self) -> None:
+        self.raw.close()  # the socket file: the connection keeps the socket itself
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, method: str | None = None, *, ends: float) -> None:
+        super().__init__(sock, method=method)
+        self.fp = io.BufferedReader(_DeadlineReader(sock, self.fp.detach(), ends))
+
+
 class HttpClient:
-    def __init__(self, base_url: str, signer: Signer | None = None) -> None:
+    def __init__(self, base_url: str, signer: Signer | None, deadline_seconds: float) -> None:
         parsed = urllib.parse.urlsplit(base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise OpsError(f"URL={base_url!r} is not an http(s) URL; e.g. http://127.0.0.1:8080")
+        try:
+            port = parsed.port
+        except ValueError:
+            raise OpsError(f"URL={base_url!r} has an invalid port") from None
         self.base_url = base_url.rstrip("/")
         self.signer = signer
+        self.deadline_seconds = deadline_seconds
+        self._run_ends = time.monotonic() + deadline_seconds
+        self._base_path = parsed.path.rstrip("/")
+        kind = (
+            http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
+        )
+        self._connection = kind(parsed.hostname, port)
+
+    def close(self) -> None:
+        self._connection.close()
 
     def request(
         self, method: str, path: str, query: str = "", body: bytes | None = None
     ) -> Response:
-        url = self.base_url + path + (f"?{query}" if query else "")
+        suffix = path + (f"?{query}" if query else "")
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if self.signer is not None:
-            headers = self.signer.headers(method, url, body, headers)
-        request = urllib.request.Request(url, data=body, headers=headers, method=method)
+            headers = self.signer.headers(method, self.base_url + suffix, body, headers)
+        ends = min(time.monotonic() + TIMEOUT_SECONDS, self._run_ends)
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as reply:
-                status, reply_headers, content = reply.status, reply.headers, reply.read()
-        except urllib.error.HTTPError as error:  # 4xx/5xx still carry a response to check
-            status, reply_headers, content = error.code, error.headers, error.read()
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-            reason = getattr(error, "reason", error)
-            raise OpsError(f"cannot reach {self.base_url}: {reason}") from None
+            status, reply_headers, content = self._exchange(
+                method, self._base_path + suffix, body, headers, ends
+            )
+        except TimeoutError:
+            self.close()
+            if ends < self._run_ends:
+                raise OpsError(
+                    f"no answer from {self.base_url} to {method} {suffix} "
+                    f"within {TIMEOUT_SECONDS} s"
+                ) from None
+            raise OpsError(
+                f"the run's {self.deadline_seconds:g} s deadline passed during {method} {suffix}; "
+                "stopped (--deadline sets it)"
+            ) from None
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise OpsError(f"cannot reach {self.base_url}: {error}") from None
         return Response(
             status=status,
-            headers={name.lower(): value for name, value in reply_headers.items()},
+            headers={name.lower(): value for name, value in reply_headers},
             body=content,
             seconds=time.perf_counter() - started,
         )
+
+    def _exchange(
+        self, method: str, target: str, body: bytes | None, headers: dict[str, str], ends: float
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        reused = self._connection.sock is not None
+        try:
+            return self._send(method, target, body, headers, ends)
+        except ConnectionError:
+            if not reused:
+                raise
+        # The server closed the kept-alive connection while it was idle: once more on a new one.
+        self.close()
+        return self._send(method, target, body, headers, ends)
+
+    def _send(
+        self, method: str, target: str, body: bytes | None, headers: dict[str, str], ends: float
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = self._connection
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        connection.timeout = left  # to connect (and shake hands), when not connected yet
+        if connection.sock is not None:
+            connection.sock.settimeout(left)  # to send: sendall's timeout covers all of it
+        # To receive: each read of the response waits only until `ends`.
+        connection.response_class = partial(_DeadlineResponse, ends=ends)  # type: ignore[assignment]
+        connection.request(method, target, body=body, headers=headers)
+        with connection.getresponse() as reply:
+            return reply.status, reply.getheaders(), reply.read()

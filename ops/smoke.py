@@ -121,6 +121,19 @@ class SmokeTest:
 
     # -- the contract, one rule per helper --------------------------------------------------------
 
+    def _request(
+        self, method: str, path: str, query: str = "", body: bytes | None = None
+    ) -> Response:
+        response = self.client.request(method, path, query=query, body=body)
+        if 300 <= response.status < 400:
+            # Following it would send the request, and its signature, to wherever it points.
+            location = response.headers.get("location", "nowhere (no Location header)")
+            raise ContractViolation(
+                f"redirected ({response.status}) to {location}; not followed, "
+                "credentials never leave the API's host"
+            )
+        return response
+
     def _ok(self, response: Response) -> dict[str, Any]:
         if response.status != 200:
             raise ContractViolation(
@@ -146,13 +159,13 @@ class SmokeTest:
             )
 
     def _predict_one(self, x: float) -> float:
-        body = self._ok(self.client.request("GET", "/predict", query=f"x={x:g}"))
+        body = self._ok(self._request("GET", "/predict", query=f"x={x:g}"))
         if finite_number(body.get("x"), "x") != x:
             raise ContractViolation(f"x is {body.get('x')!r}, expected {x}")
         return finite_number(body.get("y"), "y")
 
     def check_health(self) -> str:
-        body = self._ok(self.client.request("GET", "/health"))
+        body = self._ok(self._request("GET", "/health"))
         if body.get("status") != "ok":
             raise ContractViolation(f"status is {body.get('status')!r}, expected 'ok'")
         version = body.get("model_version")
@@ -193,7 +206,7 @@ class SmokeTest:
     def check_refused(
         self, method: str, path: str, status: int, query: str = "", body: bytes | None = None
     ) -> str:
-        response = self.client.request(method, path, query=query, body=body)
+        response = self._request(method, path, query=query, body=body)
         text = response.body.decode("utf-8", "replace")
         if "Traceback" in text:
             raise ContractViolation(f"status {response.status} with a traceback in the body")
@@ -213,7 +226,7 @@ class SmokeTest:
     def check_unrouted(self, method: str, path: str) -> str:
         # API Gateway answers unknown routes itself (its own body, 404 for any method), so only the
         # status is part of the contract here.
-        response = self.client.request(method, path)
+        response = self._request(method, path)
         allowed = (404,) if method == "GET" else (404, 405)
         if response.status not in allowed:
             raise ContractViolation(f"status {response.status}, expected {allowed}")
@@ -222,11 +235,11 @@ class SmokeTest:
     def check_latency(self) -> str:
         for i in range(self.latency_requests):
             x = float(i % 100)
-            response = self.client.request("GET", "/predict", query=f"x={x:g}")
+            response = self._request("GET", "/predict", query=f"x={x:g}")
             if response.status != 200:
                 raise ContractViolation(f"request {i + 1} got status {response.status}")
             self.report.latencies.append(response.seconds)
         return f"all {self.latency_requests} answered 200"
 
     def _post(self, payload: Any) -> Response:
-        return self.client.request("POST", "/predict", body=json.dumps(payload).encode())
+        return self._request("POST", "/predict", body=json.dumps(payload).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 
 import boto3
 from botocore.exceptions import NoCredentialsError
@@ -20,6 +21,8 @@ def smoke(
     url: str | None,
     latency_requests: int,
     say: Callable[[str], None],
+    *,
+    deadline_seconds: float,
     session: boto3.Session | None = None,
 ) -> int:
     if config is None and url is None:
@@ -35,10 +38,10 @@ def smoke(
                 raise NoCredentialsError()
             signer = Signer(credentials, config.region)
     auth = "SigV4 (execute-api)" if signer else "none"
-    client = HttpClient(str(url), signer)  # url is set: given, or read from the stack
+    client = HttpClient(str(url), signer, deadline_seconds)  # url is given or read from the stack
     say(f"smoke test of {url} (auth: {auth})")
-
-    report = SmokeTest(client, latency_requests).run()
+    with closing(client):
+        report = SmokeTest(client, latency_requests).run()
     for passed in report.passed:
         say(f"  ok    {passed}")
     for violation in report.violations:

@@ -76,6 +76,14 @@ def test_cost_follows_requests_and_duration(
             ["smoke", "--url", "http://x", "--requests", "-3"],
             "error: '-3' must be a whole number >= 1",
         ),
+        (
+            ["smoke", "--url", "http://x", "--deadline", "0"],
+            "error: '0' must be a number of seconds > 0",
+        ),
+        (
+            ["smoke", "--url", "http://x", "--deadline", "soon"],
+            "error: 'soon' must be a number of seconds > 0",
+        ),
         (["deploy"], "error: invalid choice: 'deploy'"),
     ],
 )

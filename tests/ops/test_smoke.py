@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +17,17 @@ import pytest
 
 from infra.config import get_environment
 from lambda_image.local.function import import_handler
+from ops import http_client
 from ops.aws import AwsClients
 from ops.cli import main
+from ops.http_client import HttpClient
 from ops.smoke import percentile
 from tests.ops.aws_stand_ins import deploy_stacks
 from tests.ops.local_api import Handler, local_server, server_for
-from tests.ops.model_files import model_files, sha256_of
+from tests.ops.model_files import model_files, version_of
 
 FILES = model_files(seed=7, validation_mse=0.1)
+WAIT_SECONDS = 10.0  # a bound on every wait of the stand-in servers below
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,7 @@ def test_passes_against_the_real_local_server(
         code, out = smoke(capsys, url)
     assert code == 0, out
     assert "FAIL" not in out and out.rstrip().endswith("contract holds")
-    assert f"model version: {sha256_of(FILES)[:12]}" in out
+    assert f"model version: {version_of(FILES)}" in out
     assert "latency over 20 requests: p50 " in out
 
 
@@ -172,3 +179,112 @@ def test_needs_an_environment_or_a_url(capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().err == (
         "error: give ENV=<env> (reads the stack's ApiUrl) or URL=<base url>\n"
     )
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_redirects_are_not_followed_with_the_signature(
+    clients: AwsClients, capsys: pytest.CaptureFixture[str], status: int
+) -> None:
+    elsewhere_got: list[dict[str, str]] = []
+
+    def elsewhere(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        elsewhere_got.append(event["headers"])  # authorization and x-amz-security-token included
+        return answer(200, {"status": "ok"})
+
+    with server_for(elsewhere) as other_url:
+        location = f"{other_url}/health"
+
+        def redirect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return {"statusCode": status, "headers": {"location": location}, "body": ""}
+
+        with server_for(redirect) as url:
+            deploy_stacks(clients.cloudformation, get_environment("staging"), {"ApiUrl": url})
+            code = main(["smoke", "--env", "staging", "--requests", "3"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert (
+        f"FAIL  GET /health: redirected ({status}) to {location}; not followed, "
+        "credentials never leave the API's host"
+    ) in out, out
+    assert elsewhere_got == []
+
+
+Answer = Callable[[socket.socket, threading.Event], None]
+
+
+@contextmanager
+def raw_server(answer: Answer, connections: int) -> Iterator[str]:
+    """A server on 127.0.0.1 that reads each request, then lets `answer` write on the bare socket;
+    it accepts at most `connections` connections, and `answer` gets an event set at the end."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        accepted = 0
+        while accepted < connections and not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted += 1
+            with connection:
+                connection.settimeout(WAIT_SECONDS)
+                connection.recv(65536)  # the request: small, so in one piece here
+                answer(connection, stop)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(WAIT_SECONDS)
+        listener.close()
+
+
+def trickle(connection: socket.socket, stop: threading.Event) -> None:
+    """The start of a valid answer, a byte every half second for 20 s unless the client quits."""
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}"
+    for byte in reply[:40]:
+        if stop.wait(0.5):
+            return
+        try:
+            connection.sendall(bytes([byte]))
+        except OSError:
+            return
+
+
+def test_a_trickling_server_is_stopped_by_the_deadline(capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    with raw_server(trickle, connections=1) as url:
+        code = main(["smoke", "--url", url, "--deadline", "2"])
+    assert time.monotonic() - started < 15  # not the 20 s the answer would take
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "error: the run's 2 s deadline passed during GET /health; stopped (--deadline sets it)\n"
+    )
+
+
+def test_each_request_has_its_own_time_limit(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http_client, "TIMEOUT_SECONDS", 1)
+    with raw_server(trickle, connections=1) as url:
+        code = main(["smoke", "--url", url])
+    assert code == 1
+    assert capsys.readouterr().err == f"error: no answer from {url} to GET /health within 1 s\n"
+
+
+def answer_and_hang_up(connection: socket.socket, stop: threading.Event) -> None:
+    """Answer as if keeping the connection alive, then close it (as idle connections are)."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+
+def test_a_connection_the_server_closed_is_replaced() -> None:
+    with raw_server(answer_and_hang_up, connections=2) as url:
+        client = HttpClient(url, None, WAIT_SECONDS)
+        try:
+            assert [client.request("GET", "/health").status for _ in range(2)] == [200, 200]
+        finally:
+            client.close()
