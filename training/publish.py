@@ -5,6 +5,12 @@ uploads ``model.pth``, ``model.json`` and ``training.png`` to ``models/<env>/<bu
 writes ``models/<env>/latest.json``. A reader that follows the pointer therefore always finds a
 complete model: when the check, the quality gate or any upload fails, the pointer is not touched.
 
+Every write is conditional, and the training role allows no other kind: the model files are
+created only where no object exists (``If-None-Match: *``), so a build never replaces another
+build's files, and the pointer is replaced only if it still has the ETag read before the uploads
+(``If-Match``; ``If-None-Match`` when there was none), so of two builds racing to move it the
+later one fails instead of silently undoing the other.
+
 The build id may be CodeBuild's ``CODEBUILD_BUILD_ID`` as is (``<project name>:<uuid>``): only the
 part after the last colon is used, so keys read ``models/dev/3f1c...-.../model.pth``.
 """
@@ -17,6 +23,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,8 +37,7 @@ from lambda_image.app.predictor.artifact import (
     PLOT_FILE,
     WEIGHTS_FILE,
     ArtifactError,
-    read_card,
-    sha256_file,
+    load_artifact,
 )
 
 POINTER_FILE = "latest.json"
@@ -41,6 +47,10 @@ CONTENT_TYPES = {
     PLOT_FILE: "image/png",
 }
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# S3's answers to a conditional write that lost: 412 the condition failed, 409 a concurrent
+# conditional write to the same key, NoSuchKey an If-Match on a key deleted since it was read.
+_LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}
+_CREATE_ONLY: Mapping[str, str] = {"IfNoneMatch": "*"}
 
 
 class PublishError(RuntimeError):
@@ -64,18 +74,17 @@ def pointer_key(environment: str) -> str:
 
 
 def verified_card(model_dir: Path, max_val_mse: float | None) -> dict[str, Any]:
-    """The model card, after checking that it describes these weights and passes the gate."""
+    """The model card, once the model loads as the image will load it and passes the gate."""
+    for name in CONTENT_TYPES:
+        if not (model_dir / name).is_file():
+            raise PublishError(f"{model_dir / name}: not found")
     try:
-        card = read_card(model_dir)
+        # Identity, architecture and finite outputs: what the image's init will check.
+        card = load_artifact(model_dir).card
     except ArtifactError as error:
         raise PublishError(str(error)) from None
     if card is None:
         raise PublishError(f"{model_dir / CARD_FILE}: model card not found")
-    for name in CONTENT_TYPES:
-        if not (model_dir / name).is_file():
-            raise PublishError(f"{model_dir / name}: not found")
-    if card.get("sha256") != sha256_file(model_dir / WEIGHTS_FILE):
-        raise PublishError(f"{model_dir / WEIGHTS_FILE}: sha256 does not match the model card")
     val_mse = card.get("metrics", {}).get("validation", {}).get("mse")
     if not isinstance(val_mse, (int, float)):
         raise PublishError(f"{model_dir / CARD_FILE}: no validation MSE in the model card")
@@ -101,9 +110,18 @@ def publish(
     build_id = clean_build_id(build_id)
     card = verified_card(model_dir, max_val_mse)
     prefix = model_prefix(environment, build_id)
+    pointer_condition = _unchanged_condition(s3, bucket, pointer_key(environment))
     for name, content_type in CONTENT_TYPES.items():
         body = (model_dir / name).read_bytes()
-        _put(s3, bucket, prefix + name, body, content_type)
+        _put(
+            s3,
+            bucket,
+            prefix + name,
+            body,
+            content_type,
+            condition=_CREATE_ONLY,
+            lost=f"already exists: build {build_id} was published before; nothing replaced",
+        )
     pointer = {
         "schema_version": CARD_SCHEMA_VERSION,
         "environment": environment,
@@ -111,16 +129,50 @@ def publish(
         "prefix": prefix,
         "keys": {name: prefix + name for name in CONTENT_TYPES},
         "sha256": card["sha256"],
+        "model_id": card["model_id"],
         "metrics": card["metrics"],
         "created_at": card.get("created_at"),
         "published_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
     body = (json.dumps(pointer, indent=2) + "\n").encode("utf-8")
-    _put(s3, bucket, pointer_key(environment), body, "application/json")
+    _put(
+        s3,
+        bucket,
+        pointer_key(environment),
+        body,
+        "application/json",
+        condition=pointer_condition,
+        lost=f"changed by another publish since this one read it; {prefix} is complete but "
+        "the pointer was not moved",
+    )
     return pointer
 
 
-def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> None:
+def _unchanged_condition(s3: Any, bucket: str, key: str) -> Mapping[str, str]:
+    """The put condition that `key` is still as it is now: its ETag, or still absent."""
+    # A listing (not HeadObject) so that a missing key is told from a forbidden one with only
+    # the prefix-scoped s3:ListBucket the training role has.
+    try:
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    except (BotoCoreError, ClientError) as error:
+        raise PublishError(f"s3://{bucket}/{key}: cannot read ({error})") from None
+    for item in listing.get("Contents", []):
+        if item["Key"] == key:
+            return {"IfMatch": item["ETag"]}
+    return _CREATE_ONLY
+
+
+def _put(
+    s3: Any,
+    bucket: str,
+    key: str,
+    body: bytes,
+    content_type: str,
+    *,
+    condition: Mapping[str, str],
+    lost: str,
+) -> None:
+    """Upload `body` if `condition` holds; PublishError(`lost`) if it does not."""
     # S3 checks the SHA-256 on arrival, so a corrupted upload fails instead of being stored.
     checksum = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
     try:
@@ -130,8 +182,13 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str) -> None
             Body=body,
             ContentType=content_type,
             ChecksumSHA256=checksum,
+            **condition,
         )
-    except (BotoCoreError, ClientError) as error:
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _LOST_RACE:
+            raise PublishError(f"s3://{bucket}/{key}: {lost}") from None
+        raise PublishError(f"s3://{bucket}/{key}: upload failed ({error})") from None
+    except BotoCoreError as error:
         raise PublishError(f"s3://{bucket}/{key}: upload failed ({error})") from None
 
 

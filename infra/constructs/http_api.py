@@ -110,12 +110,6 @@ class HttpApi(Construct):
                         "infra/config.py); the stage throttles it and prod requires IAM.",
                     )
                 )
-        Validations.of(self.stage).acknowledge(
-            Acknowledgment(
-                id="Serverless-APIGWXrayEnabled",
-                reason="HTTP APIs do not support X-Ray tracing; the function behind it is traced.",
-            )
-        )
 
     @property
     def url(self) -> str:

@@ -76,7 +76,7 @@ class InferenceFunction(Construct):
         self._acknowledge_findings()
 
     def _execution_role(self) -> iam.Role:
-        """Only what the function does: write its own logs (the CDK adds X-Ray and ECR pull)."""
+        """Only what the function does: write its own logs (the CDK adds X-Ray for tracing)."""
         role = iam.Role(
             self,
             "Role",
@@ -119,9 +119,8 @@ class InferenceFunction(Construct):
         Validations.of(policy).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
-                reason="Only for xray:PutTraceSegments/PutTelemetryRecords and "
-                "ecr:GetAuthorizationToken, which support no resource-level permissions; "
-                "image layers are pulled from the one asset repository only.",
+                reason="Only for xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+                "support no resource-level permissions.",
             )
         )
         Validations.of(self.function).acknowledge(

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Validations
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import APP_NAME, EnvironmentConfig
+from infra.constructs.retention import retain_auto_delete_logs
 
 # Old model versions stay recoverable for a while after being overwritten or deleted.
 NONCURRENT_VERSION_DAYS = 90
 NONCURRENT_VERSIONS_KEPT = 10
 INCOMPLETE_UPLOAD_DAYS = 7
+# Access logs are versioned so that a deleted log stays recoverable for this long.
+ACCESS_LOG_NONCURRENT_DAYS = 30
 
 
 BUCKET_NAME_FORMAT = APP_NAME.lower() + "-artifacts-{env}-{account}-{region}"
@@ -51,14 +54,15 @@ class ModelArtifacts(Construct):
 
         self.access_logs = secure_bucket(
             "AccessLogs",
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(access_log_days))],
-        )
-        Validations.of(self.access_logs).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-S1",
-                reason="This bucket is the destination of the artifacts bucket's access logs; "
-                "logging it into itself would recurse.",
-            )
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(access_log_days),
+                    noncurrent_version_expiration=Duration.days(ACCESS_LOG_NONCURRENT_DAYS),
+                ),
+                # Expiring a log leaves a delete marker; once its old version is gone, drop it too.
+                s3.LifecycleRule(expired_object_delete_marker=True),
+            ],
         )
 
         self.bucket = secure_bucket(
@@ -75,3 +79,4 @@ class ModelArtifacts(Construct):
                 )
             ],
         )
+        retain_auto_delete_logs(self, config)

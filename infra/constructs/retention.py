@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
+
+# The stack-wide singleton behind `auto_delete_objects=True` (aws-cdk-lib's S3 bucket module).
+AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 
 _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
     1: logs.RetentionDays.ONE_DAY,
@@ -50,3 +53,19 @@ def log_group(scope: Construct, construct_id: str, config: EnvironmentConfig) ->
         retention=log_retention(config),
         removal_policy=removal_policy(config),
     )
+
+
+def retain_auto_delete_logs(scope: Construct, config: EnvironmentConfig) -> None:
+    """Send the CDK's bucket-emptying function to a log group with retention.
+
+    The provider offers no logging option, and without one Lambda creates
+    /aws/lambda/<function> on first run, kept forever. LoggingConfig on its function (the same
+    property `lambda.Function(log_group=...)` sets) points it at a group this stack owns.
+    """
+    provider = Stack.of(scope).node.try_find_child(AUTO_DELETE_PROVIDER_ID)
+    if provider is None:
+        return
+    handler = provider.node.find_child("Handler")
+    assert isinstance(handler, CfnResource)
+    group = log_group(scope, "AutoDeleteObjectsLogs", config)
+    handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})

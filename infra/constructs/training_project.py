@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
@@ -42,6 +42,8 @@ COMPUTE = {
     "gpu": codebuild.ComputeType.LARGE,  # GPU containers come on LARGE only
 }
 TIMEOUT = Duration.minutes(60)
+# training/publish.py's pointer to the current model; the one key a build may replace.
+POINTER_FILE = "latest.json"
 
 
 class TrainingProject(Construct):
@@ -63,6 +65,12 @@ class TrainingProject(Construct):
         )
         self.log_group = log_group(self, "Logs", config)
         self.model_prefix = f"models/{config.name}/"
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description=f"Service role of the training project ({config.name})",
+        )
         self.project = codebuild.Project(
             self,
             "Project",
@@ -88,7 +96,12 @@ class TrainingProject(Construct):
             ),
             timeout=TIMEOUT,
             queued_timeout=Duration.minutes(30),
+            # The project's own grants are broader than a build needs (the whole CDK asset bucket,
+            # a default log group it never writes to, report groups it has none of): they are
+            # dropped, and _grant_build_access writes out each statement the role gets instead.
+            role=self.role.without_policy_updates(),
         )
+        self._grant_build_access()
         self._grant_artifact_access(bucket)
         self._acknowledge_findings(config)
 
@@ -98,10 +111,6 @@ class TrainingProject(Construct):
         if image.registry == "public":
             return codebuild.LinuxBuildImage.from_docker_registry(image.uri(config.region))
         account = dlc.dlc_registry_account(config.region)
-        if spec.accelerator == "gpu":
-            return codebuild.LinuxGpuBuildImage.aws_deep_learning_containers_image(
-                spec.repository, spec.tag, account
-            )
         repository = ecr.Repository.from_repository_attributes(
             self,
             "DlcRepository",
@@ -110,29 +119,65 @@ class TrainingProject(Construct):
             ),
             repository_name=spec.repository,
         )
-        # Pulled with the project's service role (the CDK grants it read on this repository).
+        # Pulled with the project's service role: read on this one repository.
+        repository.grant_pull(self.role)
+        if spec.accelerator == "gpu":
+            return codebuild.LinuxGpuBuildImage.aws_deep_learning_containers_image(
+                spec.repository, spec.tag, account
+            )
         return codebuild.LinuxBuildImage.from_ecr_repository(repository, spec.tag)
 
+    def _grant_build_access(self) -> None:
+        """What CodeBuild itself does with the role: fetch the source, write logs, use the key."""
+        # CodeBuild's documented needs for an S3 source: GetObject/GetObjectVersion on the archive,
+        # and GetBucketAcl/GetBucketLocation on its bucket (it checks the bucket's owner and
+        # region). No listing: the archive's key is known.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[self.source.bucket.arn_for_objects(self.source.s3_object_key)],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetBucketAcl", "s3:GetBucketLocation"],
+                resources=[self.source.bucket.bucket_arn],
+            )
+        )
+        # Streams in the stack's own log group (CreateLogStream, PutLogEvents): no CreateLogGroup.
+        self.log_group.grant_write(self.role)
+        self.key.grant_encrypt_decrypt(self.role)
+
     def _grant_artifact_access(self, bucket: s3.IBucket) -> None:
-        """Read training data, write this environment's models: nothing else in the bucket."""
-        role = self.project.role
-        assert role is not None
-        role.add_to_principal_policy(
+        """Read training data, add this environment's models: nothing else in the bucket."""
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"], resources=[bucket.arn_for_objects("data/*")]
             )
         )
-        role.add_to_principal_policy(
+        # Listing these prefixes only; publish reads the pointer's ETag from a listing.
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[bucket.bucket_arn],
                 conditions={"StringLike": {"s3:prefix": ["data/*", f"{self.model_prefix}*"]}},
             )
         )
-        role.add_to_principal_policy(
+        # Create-only: a build can add objects but never replace another build's.
+        self.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:PutObject", "s3:GetObject"],
+                actions=["s3:PutObject"],
                 resources=[bucket.arn_for_objects(f"{self.model_prefix}*")],
+                conditions={"StringEquals": {"s3:if-none-match": "*"}},
+            )
+        )
+        # The pointer alone may also be replaced, and only with If-Match on the ETag publish read:
+        # two builds racing to move it cannot silently overwrite each other.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{self.model_prefix}{POINTER_FILE}")],
+                conditions={"Null": {"s3:if-match": "false"}},
             )
         )
 
@@ -145,36 +190,21 @@ class TrainingProject(Construct):
             )
         )
         stack = Stack.of(self)
-        project = stack.resolve(stack.get_logical_id(self.project.node.default_child))  # type: ignore[arg-type]
-        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
-        arn_prefix = f"arn:{stack.partition}:{{service}}:{config.region}:{account}"
-        logs_arn = arn_prefix.format(service="logs")
         # cdk-nag names pseudo parameters this way in its finding ids.
         bucket_name = artifacts_bucket_name(config, "<AWS::AccountId>", "<AWS::Region>")
         bucket_arn_text = f"arn:{stack.partition}:s3:::{bucket_name}"
         findings = {
             "Action::kms:GenerateDataKey*": "CDK grant on this project's own encryption key only.",
             "Action::kms:ReEncrypt*": "CDK grant on this project's own encryption key only.",
-            "Action::s3:GetBucket*": "Read-only grant of the CDK's S3 source binding, scoped to "
-            "the one source archive in the CDK asset bucket.",
-            "Action::s3:GetObject*": "Read-only grant of the CDK's S3 source binding, scoped to "
-            "the one source archive in the CDK asset bucket.",
-            "Action::s3:List*": "Read-only grant of the CDK's S3 source binding, scoped to "
-            "the one source archive in the CDK asset bucket.",
-            f"Resource::{arn_prefix.format(service='codebuild')}:report-group/<{project}>-*": (
-                "CodeBuild's default grant, limited to report groups named after this project."
-            ),
-            f"Resource::{logs_arn}:log-group:/aws/codebuild/<{project}>:*": (
-                "CodeBuild's default log group of this project; its streams are named per build."
-            ),
             f"Resource::{bucket_arn_text}/data/*": (
                 "Reads training data: any object under data/, named by whoever uploads it."
             ),
             f"Resource::{bucket_arn_text}/{self.model_prefix}*": (
-                "Writes models under this environment's prefix only; build ids exist at run time."
+                "Creates models under this environment's prefix only (If-None-Match: never "
+                "replaces an object); build ids exist at run time."
             ),
         }
-        policy = self.project.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
+        policy = self.role.node.find_child("DefaultPolicy")
         for finding, reason in findings.items():
             Validations.of(policy).acknowledge(
                 Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)

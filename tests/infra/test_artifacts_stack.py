@@ -59,6 +59,25 @@ def test_bucket_is_versioned_encrypted_private_and_logged(
     )
 
 
+def test_access_log_bucket_is_versioned_and_expires_old_versions(
+    environment: SynthesizedEnvironment,
+) -> None:
+    """A deleted or overwritten log stays recoverable, and no version outlives its expiry."""
+    logs = environment.template("Artifacts").to_json()["Resources"][
+        "ModelArtifactsAccessLogs261D498C"
+    ]["Properties"]
+    assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
+    days = max(environment.config.log_retention_days, 30)
+    assert logs["LifecycleConfiguration"]["Rules"] == [
+        {
+            "ExpirationInDays": days,
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+            "Status": "Enabled",
+        },
+        {"ExpiredObjectDeleteMarker": True, "Status": "Enabled"},
+    ]
+
+
 def test_every_bucket_denies_plain_http(environment: SynthesizedEnvironment) -> None:
     policies = environment.template("Artifacts").find_resources("AWS::S3::BucketPolicy")
     assert len(policies) == 2

@@ -60,10 +60,30 @@ def test_every_log_group_has_the_configured_retention(environment: SynthesizedEn
         for component in environment.templates
         for logical_id, group in environment.resources(component, "AWS::Logs::LogGroup").items()
     }
-    assert len(groups) == 3  # function, API access logs, training
+    # function, API access logs, training; where buckets are emptied on delete, that function too
+    assert len(groups) == (3 if environment.config.retain_stateful_resources else 4)
     for logical_id, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == environment.config.log_retention_days, (
             logical_id
         )
         expected = "Retain" if environment.config.retain_stateful_resources else "Delete"
         assert group["DeletionPolicy"] == expected
+
+
+def test_every_lambda_function_logs_to_a_group_with_retention(
+    environment: SynthesizedEnvironment,
+) -> None:
+    """Ours and the CDK's own (the bucket-emptying provider): none may fall back to the implicit
+    /aws/lambda/<name> group, which Lambda creates on first run and keeps forever."""
+    functions = 0
+    for component in environment.templates:
+        groups = environment.resources(component, "AWS::Logs::LogGroup")
+        for logical_id, function in environment.resources(
+            component, "AWS::Lambda::Function"
+        ).items():
+            functions += 1
+            target = function["Properties"].get("LoggingConfig", {}).get("LogGroup")
+            assert isinstance(target, dict) and set(target) == {"Ref"}, (logical_id, target)
+            group = groups[target["Ref"]]
+            assert group["Properties"]["RetentionInDays"] == environment.config.log_retention_days
+    assert functions == (1 if environment.config.retain_stateful_resources else 2)

@@ -13,8 +13,10 @@ from aws_cdk.assertions import Template
 
 from infra import dlc
 from infra.config import DEV, EnvironmentConfig, ImageChoice
+from infra.constructs import training_project
 from infra.stacks.training_stack import TrainingStack
 from tests.infra.conftest import TEST_ACCOUNT, SynthesizedEnvironment, new_app
+from training import publish
 
 
 def project(template: Template) -> dict[str, Any]:
@@ -69,29 +71,90 @@ def test_build_is_encrypted_and_logged_with_retention(environment: SynthesizedEn
     }
 
 
-def test_role_writes_only_its_own_environments_models(environment: SynthesizedEnvironment) -> None:
+def object_path(location: Any) -> str:
+    """`/data/*` of `arn:aws:s3:::<bucket>/data/*`, plain or joined; "" for a bucket itself."""
+    if isinstance(location, dict):
+        location = location["Fn::Join"][1][-1]
+    if not isinstance(location, str):
+        return ""
+    _, slash, path = location.partition("/")
+    return slash + path
+
+
+def test_role_reads_data_and_lists_only_its_prefixes(environment: SynthesizedEnvironment) -> None:
     env_name = environment.config.name
-    writes = [
-        s
-        for s in statements(environment.template("Training"))
-        if "s3:PutObject" in as_list(s["Action"])
-    ]
-    assert writes
-    for statement in writes:
-        for resource in as_list(statement["Resource"]):
-            assert json.dumps(resource).endswith(f'/models/{env_name}/*"]]}}'), resource
-    reads = [
-        s
-        for s in statements(environment.template("Training"))
-        if as_list(s["Action"]) == ["s3:GetObject"]
-    ]
-    assert any("/data/*" in json.dumps(s["Resource"]) for s in reads)
-    listing = [
-        s for s in statements(environment.template("Training")) if s["Action"] == "s3:ListBucket"
-    ]
+    template = environment.template("Training")
+    reads = [s for s in statements(template) if as_list(s["Action"]) == ["s3:GetObject"]]
+    assert [object_path(s["Resource"]) for s in reads] == ["/data/*"]
+    listing = [s for s in statements(template) if s["Action"] == "s3:ListBucket"]
     assert [s["Condition"] for s in listing] == [
         {"StringLike": {"s3:prefix": ["data/*", f"models/{env_name}/*"]}}
     ]
+
+
+def test_role_creates_models_and_replaces_only_the_pointer_by_etag(
+    environment: SynthesizedEnvironment,
+) -> None:
+    """No build can overwrite another's objects; the pointer only with If-Match (publish.py)."""
+    env_name = environment.config.name
+    writes = {
+        object_path(s["Resource"]): s
+        for s in statements(environment.template("Training"))
+        if "s3:PutObject" in as_list(s["Action"])
+    }
+    pointer = "/" + publish.pointer_key(env_name)
+    assert writes.keys() == {f"/models/{env_name}/*", pointer}
+    assert {json.dumps(s["Action"]) for s in writes.values()} == {'"s3:PutObject"'}
+    assert writes[f"/models/{env_name}/*"]["Condition"] == {
+        "StringEquals": {"s3:if-none-match": "*"}
+    }
+    assert writes[pointer]["Condition"] == {"Null": {"s3:if-match": "false"}}
+    assert training_project.POINTER_FILE == publish.POINTER_FILE
+
+
+def test_role_has_only_what_a_build_uses(environment: SynthesizedEnvironment) -> None:
+    """No logs:CreateLogGroup (the stack owns the group), no report groups (the buildspec has
+    none), no bucket-wide s3:List*/GetBucket*/GetObject* on the CDK asset bucket."""
+    actions = {
+        action
+        for statement in statements(environment.template("Training"))
+        for action in as_list(statement["Action"])
+    }
+    assert actions == {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:GetBucketAcl",
+        "s3:GetBucketLocation",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey*",
+        "kms:ReEncrypt*",
+    }
+
+
+def test_role_reads_only_the_source_archive_of_the_asset_bucket(
+    environment: SynthesizedEnvironment,
+) -> None:
+    template = environment.template("Training")
+    archive_key = object_path(project(template)["Source"]["Location"])
+    on_assets = {
+        json.dumps(s["Action"]): as_list(s["Resource"])
+        for s in statements(template)
+        if "cdk-hnb659fds-assets-" in json.dumps(s["Resource"])
+    }
+    assert on_assets.keys() == {
+        '["s3:GetObject", "s3:GetObjectVersion"]',
+        '["s3:GetBucketAcl", "s3:GetBucketLocation"]',
+    }
+    assert [object_path(r) for r in on_assets['["s3:GetObject", "s3:GetObjectVersion"]']] == [
+        archive_key
+    ]
+    (bucket,) = on_assets['["s3:GetBucketAcl", "s3:GetBucketLocation"]']
+    assert object_path(bucket) == ""  # the bucket's own ARN: no object, no wildcard
 
 
 def test_source_archive_holds_exactly_what_training_needs(
@@ -141,9 +204,15 @@ def test_gpu_training_uses_the_gpu_dlc_on_a_gpu_environment(region: str, tmp_pat
         training_compute="gpu",
         training_image=ImageChoice("pytorch:2.13-cu133-amzn2023", registry="private"),
     )
-    env = project(synth_training(config, tmp_path))["Environment"]
+    template = synth_training(config, tmp_path)
+    env = project(template)["Environment"]
     assert env["Type"] == "LINUX_GPU_CONTAINER"
     assert env["ComputeType"] == "BUILD_GENERAL1_LARGE"
     image = json.dumps(env["Image"])
     assert f"{dlc.dlc_registry_account(region)}.dkr.ecr." in image
     assert "/pytorch:2.13-cu133-amzn2023" in image
+    pulls = [s for s in statements(template) if "ecr:BatchGetImage" in as_list(s["Action"])]
+    assert any(
+        f":{dlc.dlc_registry_account(region)}:repository/pytorch" in json.dumps(s["Resource"])
+        for s in pulls
+    )

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from lambda_image.app.predictor.architecture import ArchitectureSpec
+from lambda_image.app.predictor.artifact import model_identity
 from ops.aws import AwsClients
 from ops.cli import main
 from ops.model_store import model_key, pointer_key
@@ -80,6 +82,13 @@ def test_fetches_a_named_build_rather_than_latest(
     assert (model_dir / "model.pth").read_bytes() == NEW["model.pth"]
 
 
+def replace_card(clients: AwsClients, card: dict[str, Any]) -> None:
+    """Publish NEW, then swap its card for `card` behind the publisher's back."""
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    key = model_key("dev", "build-2", "model.json")
+    clients.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(card).encode())
+
+
 def test_corrupted_download_keeps_the_old_model(
     clients: AwsClients,
     deployed: dict[str, Any],
@@ -117,7 +126,8 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(
 ) -> None:
     card = json.loads(NEW["model.json"])
     card["architecture"]["hidden_sizes"] = [10, 10]  # sha256 still matches; the shapes do not
-    publish(clients.s3, BUCKET, "dev", "build-2", {**NEW, "model.json": json.dumps(card).encode()})
+    card["model_id"] = model_identity(ArchitectureSpec(hidden_sizes=(10, 10)), card["sha256"])
+    replace_card(clients, card)
     assert "downloaded model does not load" in refused(capsys, model_dir)
 
 
@@ -129,7 +139,7 @@ def test_an_edited_architecture_is_refused(
 ) -> None:
     card = json.loads(NEW["model.json"])
     card["architecture"]["activation"] = "tanh"  # same weights, every prediction changes
-    publish(clients.s3, BUCKET, "dev", "build-2", {**NEW, "model.json": json.dumps(card).encode()})
+    replace_card(clients, card)
     err = refused(capsys, model_dir)
     assert "the card was edited after training" in err and err.count("\n") == 1
 
