@@ -122,6 +122,20 @@ destroy: setup ## Delete one environment's stacks (refuses prod): make destroy E
 docs: setup ## Regenerate the per-environment settings table in README.md from infra/config.py
 	$(PY) -m infra.settings_table
 
+# checkov lives in its own venv: a large install that `make test` and requirements-dev.txt do not need.
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell sha256sum requirements-scan.txt | cut -c1-16)
+
+$(SCAN_STAMP):
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r requirements-scan.txt
+	@rm -f $(SCAN_VENV)/.installed-*
+	@touch $@
+
+.PHONY: scan
+scan: synth $(SCAN_STAMP) ## Scan the synthesized templates with checkov (skips and reasons in .checkov.yaml)
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml --directory cdk.out
+
 # ---- Operations on a deployed environment (ops/) -------------------------------------------
 # AWS credentials come from the usual places (profile, SSO, environment); each environment's region
 # and stack names from infra/config.py. Every failure is one `error:` line and a non-zero exit.
@@ -137,7 +151,7 @@ fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev
 
 .PHONY: smoke
 smoke: setup ## Check an API against the HTTP contract: ENV=dev or URL=http://127.0.0.1:3000
-	$(OPS) smoke $(if $(ENV),--env '$(ENV)') $(if $(URL),--url '$(URL)') $(if $(SMOKE_REQUESTS),--requests '$(SMOKE_REQUESTS)')
+	$(OPS) smoke $(if $(ENV),--env '$(ENV)') $(if $(URL),--url '$(URL)') $(if $(SMOKE_REQUESTS),--requests '$(SMOKE_REQUESTS)') $(if $(SMOKE_DEADLINE),--deadline '$(SMOKE_DEADLINE)')
 
 .PHONY: cost
 cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20]

@@ -170,6 +170,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
          "-m ops fetch-model --env 'staging' --build 'abc'"),
         (["smoke", "URL=http://127.0.0.1:3000"], "-m ops smoke --url 'http://127.0.0.1:3000'"),
         (["smoke", "ENV=prod"], "-m ops smoke --env 'prod'"),
+        (["smoke", "ENV=dev", "SMOKE_DEADLINE=30"], "-m ops smoke --env 'dev' --deadline '30'"),
+        # The environments' quality gate (infra/config.py), not an ungated local run.
+        (["train"], "--out lambda_image/model --max-val-mse '6.0'"),
     ],
 )  # fmt: skip
 def test_make_targets_pass_their_variables_through(make_arguments: list[str], command: str) -> None:
