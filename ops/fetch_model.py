@@ -134,7 +134,7 @@ def _describe_current(model_dir: Path) -> tuple[dict[str, Any] | None, str]:
     try:
         card = read_card(model_dir)
     except ArtifactError:
-        return None, "unreadable card"
+        return None, "card unreadable or of an older schema"
     return card, "" if card else "bare model.pth, no card"
 
 
@@ -153,8 +153,7 @@ def metrics_table(fetched: FetchedModel) -> list[str]:
     old = fetched.previous_card or {}
     old_metrics = flatten_metrics(old.get("metrics", {}))
     new_metrics = flatten_metrics(fetched.card.get("metrics", {}))
-    old_version = old.get("model_id") or old.get("sha256")  # cards before model_id: the weights
-    old_label = f"current {str(old_version)[:12]}" if old_version else "current"
+    old_label = f"current {str(old.get('model_id'))[:12]}" if old else "current"
     if not old:
         old_label += f" ({fetched.previous_note})"
     new_label = f"new {fetched.model_version}"

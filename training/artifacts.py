@@ -8,6 +8,7 @@ failure is an `OutputError` with a one-line message.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
@@ -16,11 +17,17 @@ import uuid
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from .interrupts import sigterm_as_interrupt
+from .interrupts import interrupts_held, sigterm_as_interrupt
+
+logger = logging.getLogger(__name__)
 
 
 class OutputError(RuntimeError):
     """The output directory cannot be written."""
+
+
+class InterruptedAfterWrite(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM arrived while the new directory was being swapped in; it is in place."""
 
 
 def write_directory_atomically(
@@ -44,7 +51,7 @@ def write_directory_atomically(
             _carry_over(target, staging, replaced)
             write(staging)
             _sync(staging)
-            _swap(staging, target)
+            _commit(staging, target)
     except OSError as error:  # e.g. disk full, or a file over `ulimit -f` (EFBIG)
         _remove_tree(staging)
         where = error.filename or target
@@ -90,6 +97,19 @@ def _sync(directory: Path) -> None:
                 os.fsync(stream.fileno())
 
 
+def _commit(staging: Path, target: Path) -> None:
+    """Swap the staged directory in; an interrupt meanwhile waits, then says the swap is done."""
+    swapped = False
+    try:
+        with interrupts_held():  # never between the two renames, nor with `.old-` left behind
+            _swap(staging, target)
+            swapped = True
+    except KeyboardInterrupt:  # delivered as the signals are let through again
+        if swapped:
+            raise InterruptedAfterWrite from None
+        raise
+
+
 def _swap(staging: Path, target: Path) -> None:
     if not target.exists():
         staging.rename(target)
@@ -113,5 +133,7 @@ def _remove_tree(path: Path) -> None:
         try:
             os.chmod(directory, stat.S_IRWXU)
         except OSError:
-            break
+            continue  # not ours: rmtree will say so below
     shutil.rmtree(path, ignore_errors=True)
+    if path.exists():
+        logger.warning("%s: could not be removed completely; delete it by hand", path)

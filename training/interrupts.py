@@ -1,4 +1,8 @@
-"""SIGTERM handled as Ctrl-C, so a stopped build or a killed command cleans up on the way out."""
+"""Interrupts during a write: SIGTERM handled as Ctrl-C, and held back while a swap commits.
+
+A stopped build or a killed command must clean up on the way out (so SIGTERM raises
+KeyboardInterrupt like Ctrl-C), but never stop between the two renames that swap a directory in.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _in_main_thread() -> bool:
+    # Only the main thread can set handlers, and only it receives Python's signal callbacks.
+    return threading.current_thread() is threading.main_thread()
 
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """While inside, SIGTERM raises KeyboardInterrupt (every `finally` and cleanup runs).
 
-    Only the main thread can set a handler; elsewhere this changes nothing.
+    A SIGTERM that the process was started to ignore stays ignored.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
         yield
         return
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -27,3 +38,16 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block is done, then arrive as usual."""
+    if not _in_main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

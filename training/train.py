@@ -32,7 +32,7 @@ from lambda_image.app.predictor.artifact import (
 )
 
 from . import report
-from .artifacts import OutputError, write_directory_atomically
+from .artifacts import InterruptedAfterWrite, OutputError, write_directory_atomically
 from .card import build_card, data_source
 from .data import DataError, Dataset, read_dataset, split
 from .fit import FitConfig, FitResult, fit
@@ -152,6 +152,16 @@ class Splits:
         return card
 
 
+def check_learnable(train: Dataset) -> None:
+    """Refuse a training split with one x value (as float32): a model could only ignore x."""
+    as_float32 = torch.tensor(train.x, dtype=torch.float32)
+    if bool((as_float32 == as_float32[0]).all()):
+        raise DataError(
+            f"{train.source}: every training row has x = {float(as_float32[0]):g} (as float32); "
+            "a model cannot learn how y depends on x without at least two distinct x values"
+        )
+
+
 def load_splits(args: argparse.Namespace) -> Splits:
     source = read_dataset(args.data)
     rest = source
@@ -163,6 +173,7 @@ def load_splits(args: argparse.Namespace) -> Splits:
         validation = read_dataset(args.validation_data)
     else:
         rest, validation = split(rest, args.validation_fraction, args.seed, "validation")
+    check_learnable(rest)
     return Splits(train=rest, validation=validation, test=test, source=source)
 
 
@@ -327,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     except GateError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_GATE
+    except InterruptedAfterWrite:
+        print(f"\ninterrupted; the new model was already written to {args.out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         print("\ninterrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -6,6 +6,7 @@ turned into a 4xx, and the outcome says what happened so the caller can log and 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from errors import ApiError, bad_request
 from http_responses import error_response, json_response
 from inference import ModelOutputError, Predictor
 from request import Request, parse_event
-from validation import x_from_body, x_from_number, x_from_query
+from validation import in_domain, x_from_body, x_from_query
 
 # Larger integers are logged by size: their digits are noise, and past 4,300 str() refuses them.
 MAX_LOGGED_INT = 10**18
@@ -75,7 +76,7 @@ class InferenceApi:
         if isinstance(raw, str):
             x = x_from_query(raw, self.max_abs_x)
         elif type(raw) in (int, float):  # a direct invoke may pass a JSON number
-            x = x_from_number(raw, self.max_abs_x)
+            x = in_domain(raw, self.max_abs_x)
         else:
             raise bad_request("invalid_x", "x must be a number")
         outcome.x = x
@@ -102,11 +103,15 @@ class InferenceApi:
 
 def _loggable(raw: Any) -> float | str | None:
     """x as it may appear in a log line: short, encodable, never a structure from the request."""
-    if raw is None or type(raw) is float:
+    if raw is None:
         return raw
+    if type(raw) is float:
+        return raw if math.isfinite(raw) else repr(raw)  # JSON logs have no NaN or Infinity
     if type(raw) is int:
         # Beyond Python's 4,300-digit limit str(int) raises; the magnitude is what matters.
-        return raw if abs(raw) <= MAX_LOGGED_INT else f"integer of {raw.bit_length()} bits"
+        if abs(raw) <= MAX_LOGGED_INT:
+            return raw
+        return f"{'-' if raw < 0 else ''}integer of {raw.bit_length()} bits"
     if not isinstance(raw, str):
         return type(raw).__name__
     # A lone surrogate cannot be written as UTF-8: escape it, or the log line would be lost.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from lambda_image.app.predictor.artifact import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
 from tests.unprivileged import run_unprivileged
 from training import report, train
-from training.artifacts import OutputError, write_directory_atomically
+from training.artifacts import InterruptedAfterWrite, OutputError, write_directory_atomically
 from training.progress import Progress
 
 ARTIFACT = {WEIGHTS_FILE, CARD_FILE, PLOT_FILE}
@@ -243,3 +244,39 @@ def test_output_over_the_file_size_limit_is_one_line(
     assert result.stderr.startswith("error: ") and "cannot write (File too large)" in result.stderr
     assert snapshot(out) == before
     assert leftovers(out.parent) == []
+
+
+def test_an_interrupt_during_the_swap_waits_until_the_new_model_is_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / WEIGHTS_FILE).write_bytes(b"old")
+    real_rename = Path.rename
+
+    def rename(self: Path, destination: Path) -> Path:
+        if self == target:  # between the two renames, as a stopped build may
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_rename(self, destination)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(InterruptedAfterWrite):
+        write_directory_atomically(
+            target, lambda staging: (staging / WEIGHTS_FILE).write_bytes(b"new"), ARTIFACT
+        )
+    assert (target / WEIGHTS_FILE).read_bytes() == b"new"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_retired_tree_that_cannot_be_removed_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / WEIGHTS_FILE).write_bytes(b"old")
+    monkeypatch.setattr(shutil, "rmtree", lambda path, ignore_errors=False: None)
+    write_directory_atomically(
+        target, lambda staging: (staging / WEIGHTS_FILE).write_bytes(b"new"), ARTIFACT
+    )
+    (retired,) = leftovers(tmp_path)
+    assert f"{tmp_path / retired}: could not be removed completely" in caplog.text

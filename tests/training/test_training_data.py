@@ -63,8 +63,6 @@ def test_tolerates_bom_crlf_blank_lines_and_spaces(tmp_path: Path) -> None:
         # Finite as float64, infinite as the float32 the model computes in.
         (rows(3) + "1e39,1.0\n" + rows(20), "line 4: '1e39' is beyond float32's range"),
         (rows(3) + "1,-1e308\n" + rows(20), "line 4: '-1e308' is beyond float32's range"),
-        ("".join("2,1\n" for _ in range(30)), "every row has x = 1"),
-        ("x,y\n" + "".join(f"7,{i}\n" for i in range(30)), "every row has x = 7"),
         (rows(3) + "1,1_000\n" + rows(20), "line 4: '1_000' is not a number"),
         (rows(3) + "1,\u0661\n" + rows(20), "line 4: '\u0661' is not a number"),
         (rows(3) + "1,\n" + rows(20), "line 4: '' is not a number"),
@@ -117,7 +115,7 @@ def test_an_unreadable_file_is_one_line(tmp_path: Path) -> None:
         ),
         min_size=20,
         max_size=40,
-    ).filter(lambda pairs: len({x for _, x in pairs}) > 1)  # one x is refused, tested above
+    )
 )
 def test_finite_values_round_trip_exactly(pairs: list[tuple[float, float]]) -> None:
     import io

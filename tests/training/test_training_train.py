@@ -244,22 +244,26 @@ def test_progress_redraws_one_line_on_a_terminal() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rows", "message"),
+    ("rows", "expected"),
     [
         # 1e39 is finite as a float64 and infinite as float32: it used to train to NaN and win.
-        (["1e39,1.0", *["1,2", "3,4"] * 20], "line 1: '1e39' is beyond float32's range"),
+        (["1e39,1.0", *["1,2", "3,4"] * 20], (train.EXIT_DATA, "line 1: '1e39' is beyond float32")),
         # Finite float32 targets whose squared error overflows: the fit diverges.
-        ([f"{3e38 * (-1) ** i},{i}" for i in range(40)], "training diverged"),
-        (["5,2"] * 40, "every row has x = 2"),
+        ([f"{3e38 * (-1) ** i},{i}" for i in range(40)], (train.EXIT_GATE, "training diverged")),
+        (["5,2"] * 40, (train.EXIT_DATA, "every training row has x = 2")),
+        # Two x values in float64, one in the float32 the network sees.
+        (["5,1.0", "6,1.00000001"] * 20, (train.EXIT_DATA, "every training row has x = 1")),
+        # Distinct x in the file, but the one odd row (the first) lands in the test split (seed 0).
+        (["6,5"] + ["5,0"] * 39, (train.EXIT_DATA, "every training row has x = 0")),
     ],
-    ids=["float32 overflow", "diverged fit", "constant x"],
+    ids=["float32 overflow", "diverged fit", "constant x", "constant in float32", "constant split"],
 )
 def test_data_that_cannot_give_a_servable_model_keeps_the_current_one(
     tmp_path: Path,
     train_tiny: Trainer,
     capsys: pytest.CaptureFixture[str],
     rows: list[str],
-    message: str,
+    expected: tuple[int, str],
 ) -> None:
     out = tmp_path / "model"
     assert train_tiny(out) == 0
@@ -267,9 +271,10 @@ def test_data_that_cannot_give_a_servable_model_keeps_the_current_one(
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(rows) + "\n")
     capsys.readouterr()
-    code = train.main(["--data", str(bad), "--out", str(out), "--epochs", "5", "--device", "cpu"])
+    args = ["--data", str(bad), "--out", str(out), "--epochs", "5", "--device", "cpu"]
+    code, message = expected
+    assert train.main(args) == code
     error = capsys.readouterr().err
-    assert code in (train.EXIT_DATA, train.EXIT_GATE)
     assert error.count("\n") == 1 and message in error, error
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 

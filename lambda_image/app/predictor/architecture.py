@@ -73,7 +73,7 @@ class ArchitectureSpec:
 
     @classmethod
     def from_dict(cls, data: object) -> ArchitectureSpec:
-        if not isinstance(data, Mapping):
+        if not isinstance(data, Mapping):  # null, [] and "" too: never silently the default
             raise SpecError(f"architecture must be an object, got {type(data).__name__}")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:

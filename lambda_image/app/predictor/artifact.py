@@ -14,6 +14,7 @@ domain (``domain.py``).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,10 @@ def model_identity(spec: ArchitectureSpec, weights_sha256: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# A torch error can span many lines (every missing and unexpected key): one line, this long at most.
+MAX_ERROR_CHARS = 300
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
@@ -79,8 +84,9 @@ def read_card(model_dir: Path) -> dict[str, Any] | None:
         return None
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ArtifactError(f"{path}: unreadable model card ({error})") from None
+    except (OSError, ValueError, RecursionError) as error:
+        # ValueError: bad JSON or UTF-8, or an integer beyond Python's digit limit.
+        raise ArtifactError(f"{path}: unreadable model card ({_one_line(error)})") from None
     if not isinstance(card, dict):
         raise ArtifactError(f"{path}: model card must be a JSON object")
     if card.get("schema_version") != CARD_SCHEMA_VERSION:
@@ -101,7 +107,7 @@ def _card_spec(model_dir: Path, card: dict[str, Any], weights_sha256: str) -> Ar
             f"{str(recorded)[:12]}; refusing to serve a model other than the recorded one"
         )
     try:
-        spec = ArchitectureSpec.from_dict(card.get("architecture") or {})
+        spec = ArchitectureSpec.from_dict(card.get("architecture"))
     except (SpecError, TypeError) as error:
         raise ArtifactError(f"{model_dir / CARD_FILE}: bad architecture ({error})") from None
     expected = model_identity(spec, weights_sha256)
@@ -113,10 +119,14 @@ def _card_spec(model_dir: Path, card: dict[str, Any], weights_sha256: str) -> Ar
     return spec
 
 
-def _check_size(weights: Path, spec: ArchitectureSpec) -> None:
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
+
+
+def _check_size(weights: Path, size: int, spec: ArchitectureSpec) -> None:
     """Refuse a spec the file cannot hold before allocating its parameters."""
     needed = spec.parameter_count * 4  # float32
-    size = weights.stat().st_size
     if size < needed:
         raise ArtifactError(
             f"{weights}: {size:,} bytes cannot hold the {spec.parameter_count:,} float32 "
@@ -135,21 +145,20 @@ def load_artifact(model_dir: Path, max_abs_x: float = DEFAULT_MAX_ABS_X) -> Load
         raise ArtifactError(f"{weights}: model weights not found")
     card = read_card(model_dir)
     try:
-        actual = sha256_file(weights)
-        spec = DEFAULT_SPEC if card is None else _card_spec(model_dir, card, actual)
-        _check_size(weights, spec)
+        # Read once: the bytes hashed are the bytes loaded, even if the file is replaced meanwhile.
+        content = weights.read_bytes()
     except OSError as error:
         raise ArtifactError(f"{weights}: cannot read ({error.strerror or error})") from None
+    actual = hashlib.sha256(content).hexdigest()
+    spec = DEFAULT_SPEC if card is None else _card_spec(model_dir, card, actual)
+    _check_size(weights, len(content), spec)
     module = build_model(spec)
     try:
         # weights_only: a state_dict is plain tensors; never unpickle arbitrary objects.
-        state = torch.load(weights, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
         module.load_state_dict(state)
     except Exception as error:  # torch raises many types for a corrupt or mismatched file
-        first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        )
-        raise ArtifactError(f"{weights}: cannot load state_dict ({first_line})") from None
+        raise ArtifactError(f"{weights}: cannot load state_dict ({_one_line(error)})") from None
     module.eval()
     try:
         bound = check_finite_over_domain(module, max_abs_x)

@@ -3,9 +3,12 @@
 Sampling cannot show that no x in [-M, M] overflows; interval bound propagation can. Each layer
 maps the interval of its inputs to an interval that contains every value it can output: a Linear
 layer's output box follows from its input box's centre and radius (|W| times the radius), and a
-monotonic activation maps the ends. If every bound, computed in float64, stays within float32's
-finite range, no float32 forward pass over the domain can reach infinity or NaN (a bound this
-far below the limit leaves ample room for rounding). Bounds are loose for deep networks, not wrong.
+monotonic activation maps the ends. Intervals alone are not enough, though: float32 sums a Linear
+layer's terms one by one, and a partial sum can overflow even where the terms would cancel. So each
+Linear layer is also bounded by the sum of its terms' magnitudes, |W| times the largest |input| plus
+|b|, which no partial sum, in any order, can exceed. If every bound, computed in float64, stays
+within float32's range with a margin for rounding, no float32 forward pass over the domain can reach
+infinity or NaN. The bounds are loose for deep networks, never wrong.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 # A bound must stay this far below float32's limit: rounding in the float32 forward pass is then
 # far too small to reach infinity.
 HEADROOM = 1e-3
-# GELU's global minimum, at x = -0.7518 (it falls, then rises: its maximum is always at an end).
-GELU_MIN_X, GELU_MIN = -0.75179, -0.16997
+LIMIT = FLOAT32_MAX * HEADROOM
+# GELU falls to its one minimum, -0.169971 at x = -0.751792, then rises: its maximum over an
+# interval is at an end. The bracket and the floor are rounded outward, so they stay bounds.
+GELU_ARGMIN_BRACKET, GELU_FLOOR = (-0.7518, -0.7517), -0.17
 
 
 class DomainError(ValueError):
@@ -30,33 +35,46 @@ class DomainError(ValueError):
 Bounds = tuple[torch.Tensor, torch.Tensor]
 
 
-def _linear(layer: nn.Linear, low: torch.Tensor, high: torch.Tensor) -> Bounds:
+def _magnitude(low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    return torch.maximum(low.abs(), high.abs())
+
+
+def _linear(layer: nn.Linear, low: torch.Tensor, high: torch.Tensor) -> tuple[Bounds, float]:
+    """The output box, and the largest |value| any product or partial sum can reach."""
     weight = layer.weight.detach().double()
+    bias = (
+        layer.bias.detach().double()
+        if layer.bias is not None
+        else torch.zeros(weight.shape[0], dtype=torch.float64)
+    )
     centre, radius = (high + low) / 2, (high - low) / 2
-    out_centre = centre @ weight.t()
-    if layer.bias is not None:
-        out_centre = out_centre + layer.bias.detach().double()
+    out_centre = centre @ weight.t() + bias
     out_radius = radius @ weight.abs().t()
-    return out_centre - out_radius, out_centre + out_radius
+    terms = _magnitude(low, high) @ weight.abs().t() + bias.abs()
+    return (out_centre - out_radius, out_centre + out_radius), float(terms.max())
 
 
 def _gelu(low: torch.Tensor, high: torch.Tensor) -> Bounds:
     gelu = nn.functional.gelu
     ends_low, ends_high = torch.minimum(gelu(low), gelu(high)), torch.maximum(gelu(low), gelu(high))
-    spans_minimum = (low <= GELU_MIN_X) & (high >= GELU_MIN_X)
-    return torch.where(spans_minimum, torch.full_like(low, GELU_MIN), ends_low), ends_high
+    left, right = GELU_ARGMIN_BRACKET
+    may_hold_minimum = (low <= right) & (high >= left)
+    return torch.where(may_hold_minimum, torch.full_like(low, GELU_FLOOR), ends_low), ends_high
 
 
-def _layer_bounds(layer: nn.Module, low: torch.Tensor, high: torch.Tensor) -> Bounds:
+def _layer_bounds(layer: nn.Module, low: torch.Tensor, high: torch.Tensor) -> tuple[Bounds, float]:
+    """The layer's output box, and the largest |value| it computes on the way."""
     if isinstance(layer, nn.Linear):
         return _linear(layer, low, high)
     if isinstance(layer, nn.Dropout) and not layer.training:
-        return low, high
-    if isinstance(layer, (nn.ReLU, nn.Tanh)):  # monotonic: the ends map to the ends
-        return layer(low), layer(high)
-    if isinstance(layer, nn.GELU):
-        return _gelu(low, high)
-    raise DomainError(f"no bound is known for layer {type(layer).__name__}")
+        box = (low, high)
+    elif isinstance(layer, (nn.ReLU, nn.Tanh)):  # monotonic: the ends map to the ends
+        box = (layer(low), layer(high))
+    elif isinstance(layer, nn.GELU):
+        box = _gelu(low, high)
+    else:
+        raise DomainError(f"no bound is known for layer {type(layer).__name__}")
+    return box, float(_magnitude(*box).max())
 
 
 def output_bound(module: nn.Module, max_abs_x: float) -> float:
@@ -69,8 +87,7 @@ def output_bound(module: nn.Module, max_abs_x: float) -> float:
     largest = max_abs_x
     with torch.no_grad():
         for layer in layers:
-            low, high = _layer_bounds(layer, low, high)
-            layer_max = float(torch.maximum(low.abs(), high.abs()).max())
+            (low, high), layer_max = _layer_bounds(layer, low, high)
             if not math.isfinite(layer_max):  # NaN too: inf - inf in a wide layer
                 return math.inf
             largest = max(largest, layer_max)
@@ -81,11 +98,11 @@ def check_finite_over_domain(module: nn.Module, max_abs_x: float) -> float:
     """Raise DomainError unless every output for |x| <= max_abs_x is finite; return the bound."""
     for name, tensor in module.state_dict().items():
         if not bool(torch.isfinite(tensor).all()):
-            raise DomainError(f"weight {name} holds NaN or infinity")
+            raise DomainError(f"weight {name} is NaN or infinite (as the network's float32)")
     bound = output_bound(module, max_abs_x)
-    if not bound <= FLOAT32_MAX * HEADROOM:
+    if not bound <= LIMIT:
         raise DomainError(
-            f"outputs for |x| <= {max_abs_x:g} may reach {bound:.3g}, beyond float32's finite "
-            f"range ({FLOAT32_MAX:.3g}); lower MAX_ABS_X or retrain"
+            f"values for |x| <= {max_abs_x:g} may reach {bound:.3g}, beyond the {LIMIT:.3g} that "
+            "float32 holds with a margin for rounding; lower MAX_ABS_X or retrain"
         )
     return bound
