@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 # Stamps keyed on the requirement files' content: a second run installs nothing.
-PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt lambda_image/requirements.txt | sha256sum | cut -c1-16)
+PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt lambda_image/requirements.txt lambda_image/app/pyproject.toml | sha256sum | cut -c1-16)
 NPM_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json | cut -c1-16)
 
 .PHONY: help
@@ -30,6 +30,10 @@ $(PY_STAMP):
 	  || { echo "error: Python 3.11+ is required (found $$($(PYTHON) --version 2>&1))"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@# The runtime package, editable, as a plain path entry (compat mode) that mypy can follow:
+	@# one import name, torchlambda, in the image, the tests, training and the ops tools.
+	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps \
+	  --config-settings editable_mode=compat -e ./lambda_image/app
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

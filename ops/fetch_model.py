@@ -9,28 +9,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambda_image.app.predictor.artifact import (
-    CARD_FILE,
-    WEIGHTS_FILE,
+from ops.errors import OpsError
+from ops.model_store import ModelPointer, is_missing_key, published_build_id, read_pointer
+from torchlambda.contract import CARD_FILE, MODEL_FILES, WEIGHTS_FILE, model_key
+from torchlambda.predictor.artifact import (
     ArtifactError,
     LoadedModel,
     load_artifact,
     read_card,
     sha256_file,
 )
-from ops.errors import OpsError
-from ops.model_store import (
-    MODEL_FILES,
-    ModelPointer,
-    is_missing_key,
-    model_key,
-    published_build_id,
-    read_pointer,
-)
 from training.artifacts import OutputError, write_directory_atomically
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MODEL_DIR = REPO_ROOT / "lambda_image" / "model"
+# The model the image bakes in (the Dockerfile copies lambda_image/model to MODEL_DIR_IN_IMAGE).
+MODEL_DIR = Path(__file__).resolve().parents[1] / "lambda_image" / "model"
 CHUNK_BYTES = 1 << 20
 
 

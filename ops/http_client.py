@@ -2,14 +2,18 @@
 
 It keeps one connection for the whole run (a new TLS session per request would inflate the latency
 figures) and never follows a redirect: http.client does not, so a signature cannot travel to
-another host. Every request ends within TIMEOUT_SECONDS and within the run's deadline, however
-slowly the server sends.
+another host; nor does it sign over plain http, except to this machine. Every request ends within
+TIMEOUT_SECONDS and within the run's deadline, however slowly the server sends, and reads at most
+MAX_BODY bytes of a response body. A response that breaks off or is too big is a BrokenResponse,
+which fails that request alone; only an API that cannot be reached, or time running out, stops the
+run.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
+import ipaddress
 import socket
 import time
 import urllib.parse
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 TIMEOUT_SECONDS = 35  # above API Gateway's 30 s integration limit: its own 504 is what we see
+MAX_BODY = 16 * 1024 * 1024  # above the API's 6 MB response limit; a bigger body is not read
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,15 @@ class Response:
     headers: dict[str, str]  # lower-case names
     body: bytes
     seconds: float
+
+
+class BrokenResponse(Exception):
+    """The server answered, but not with a whole, acceptable HTTP response: the connection closed
+    mid-response, the response was malformed, or its body was over MAX_BODY."""
+
+
+class _Dropped(BrokenResponse):
+    """The connection was closed or reset: on a kept-alive connection, maybe only for idleness."""
 
 
 class Signer:
@@ -87,6 +102,12 @@ class HttpClient:
             port = parsed.port
         except ValueError:
             raise OpsError(f"URL={base_url!r} has an invalid port") from None
+        if signer is not None and parsed.scheme == "http" and not is_loopback(parsed.hostname):
+            raise OpsError(
+                f"URL={base_url!r} is plain http: the SigV4 signature and session token would "
+                "cross the network in cleartext; use https (plain http is signed only to "
+                "127.0.0.1, ::1 or localhost)"
+            )
         self.base_url = base_url.rstrip("/")
         self.signer = signer
         self.deadline_seconds = deadline_seconds
@@ -124,6 +145,9 @@ class HttpClient:
                 f"the run's {self.deadline_seconds:g} s deadline passed during {method} {suffix}; "
                 "stopped (--deadline sets it)"
             ) from None
+        except BrokenResponse:
+            self.close()  # the rest of that response may still be unread
+            raise
         except (OSError, http.client.HTTPException) as error:
             self.close()
             raise OpsError(f"cannot reach {self.base_url}: {error}") from None
@@ -137,15 +161,25 @@ class HttpClient:
     def _exchange(
         self, method: str, target: str, body: bytes | None, headers: dict[str, str], ends: float
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        reused = self._connection.sock is not None
+        if self._connection.sock is not None:  # kept open since the last request
+            try:
+                return self._send(method, target, body, headers, ends)
+            except _Dropped:
+                # The server closed the kept-alive connection while it was idle: once more on a
+                # new one.
+                self.close()
+        self._connect(ends)  # an error here means the API cannot be reached at all
         try:
             return self._send(method, target, body, headers, ends)
-        except ConnectionError:
-            if not reused:
-                raise
-        # The server closed the kept-alive connection while it was idle: once more on a new one.
-        self.close()
-        return self._send(method, target, body, headers, ends)
+        except _Dropped as dropped:
+            raise BrokenResponse(str(dropped)) from None
+
+    def _connect(self, ends: float) -> None:
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self._connection.timeout = left  # to connect, and shake hands
+        self._connection.connect()
 
     def _send(
         self, method: str, target: str, body: bytes | None, headers: dict[str, str], ends: float
@@ -154,11 +188,51 @@ class HttpClient:
         left = ends - time.monotonic()
         if left <= 0:
             raise TimeoutError("timed out")
-        connection.timeout = left  # to connect (and shake hands), when not connected yet
         if connection.sock is not None:
             connection.sock.settimeout(left)  # to send: sendall's timeout covers all of it
         # To receive: each read of the response waits only until `ends`.
         connection.response_class = partial(_DeadlineResponse, ends=ends)  # type: ignore[assignment]
-        connection.request(method, target, body=body, headers=headers)
-        with connection.getresponse() as reply:
-            return reply.status, reply.getheaders(), reply.read()
+        try:
+            connection.request(method, target, body=body, headers=headers)
+            with connection.getresponse() as reply:
+                return reply.status, reply.getheaders(), read_body(reply)
+        except ConnectionError as error:
+            raise _Dropped(
+                f"connection closed before the response ended ({_describe(error)})"
+            ) from None
+        except http.client.IncompleteRead as error:
+            raise BrokenResponse(
+                f"connection closed before the response ended ({_describe(error)})"
+            ) from None
+        except http.client.HTTPException as error:
+            raise BrokenResponse(f"malformed response ({_describe(error)})") from None
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def read_body(reply: http.client.HTTPResponse) -> bytes:
+    """The response's body, refused unread when over MAX_BODY: a client reading whatever the server
+    sends could be made to hold gigabytes."""
+    if reply.length is not None:  # a Content-Length: refuse before reading any of it
+        if reply.length > MAX_BODY:
+            raise BrokenResponse(
+                f"body of {reply.length} bytes (Content-Length) is over the "
+                f"{MAX_BODY / MIB:g} MiB limit; not read"
+            )
+        return reply.read()  # IncompleteRead if the connection closes before its end
+    content = reply.read(MAX_BODY + 1)  # chunked, or until the connection closes
+    if len(content) > MAX_BODY:
+        raise BrokenResponse(f"body over the {MAX_BODY / MIB:g} MiB limit; not read further")
+    return content
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

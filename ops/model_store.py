@@ -1,4 +1,4 @@
-"""The artifacts bucket's model layout (DESIGN.md): where a build's files and the pointer live."""
+"""Reading the artifacts bucket's models: the pointer, and a build's id (layout: contract)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambda_image.app.predictor.artifact import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
 from ops.errors import OpsError
-from training.publish import PublishError, clean_build_id, model_prefix, pointer_key
+from torchlambda.contract import pointer_key
+from training.publish import PublishError, clean_build_id
 
-# The layout is training.publish's (the writer); reading it through the same functions keeps the
-# two in step.
-MODEL_FILES = (WEIGHTS_FILE, CARD_FILE, PLOT_FILE)
 MISSING_KEY_CODES = {"NoSuchKey", "404", "NotFound"}
-
-
-def model_key(environment: str, build_id: str, file_name: str) -> str:
-    return model_prefix(environment, build_id) + file_name
 
 
 def published_build_id(build_id: str) -> str:

@@ -104,7 +104,7 @@ def _commit(staging: Path, target: Path) -> None:
         with interrupts_held():  # never between the two renames, nor with `.old-` left behind
             _swap(staging, target)
             swapped = True
-    except KeyboardInterrupt:  # delivered as the signals are let through again
+    except KeyboardInterrupt:  # raised when the held signals are let through
         if swapped:
             raise InterruptedAfterWrite from None
         raise

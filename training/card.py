@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
-from lambda_image.app.predictor.architecture import ArchitectureSpec
-from lambda_image.app.predictor.artifact import CARD_SCHEMA_VERSION, model_identity
+from torchlambda.predictor.architecture import ArchitectureSpec
+from torchlambda.predictor.artifact import CARD_SCHEMA_VERSION, model_identity
 
 from .data import Dataset
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from lambda_image.app.predictor.domain import FLOAT32_MAX
+from torchlambda.predictor.domain import FLOAT32_MAX
 
 MIN_ROWS = 20
 X_DOMAIN = (-50.0, 50.0)

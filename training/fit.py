@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from lambda_image.app.predictor.architecture import ArchitectureSpec, build_model
+from torchlambda.predictor.architecture import ArchitectureSpec, build_model
 
 # An epoch must beat the best validation loss by this relative margin to count as progress.
 MIN_RELATIVE_IMPROVEMENT = 1e-4

@@ -42,12 +42,26 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 @contextmanager
 def interrupts_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block is done, then arrive as usual."""
+    """SIGINT and SIGTERM wait until the block is done; then KeyboardInterrupt is raised.
+
+    The handlers record the signal instead of raising. (Masking the signals would not do: the
+    kernel hands a process signal to any thread that does not mask it, and CPython then runs the
+    handler in the main thread at once.) A signal the process ignores stays ignored.
+    """
     if not _in_main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    arrived: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        arrived.append(signum)
+
+    held = [number for number in HELD_SIGNALS if signal.getsignal(number) is not signal.SIG_IGN]
+    previous = {number: signal.signal(number, hold) for number in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if arrived:
+        raise KeyboardInterrupt

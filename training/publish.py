@@ -31,16 +31,16 @@ from typing import Any, NoReturn
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambda_image.app.predictor.artifact import (
+from torchlambda.contract import (
     CARD_FILE,
-    CARD_SCHEMA_VERSION,
     PLOT_FILE,
+    POINTER_FILE,
     WEIGHTS_FILE,
-    ArtifactError,
-    load_artifact,
+    model_prefix,
+    pointer_key,
 )
+from torchlambda.predictor.artifact import CARD_SCHEMA_VERSION, ArtifactError, load_artifact
 
-POINTER_FILE = "latest.json"
 CONTENT_TYPES = {
     WEIGHTS_FILE: "application/octet-stream",
     CARD_FILE: "application/json",
@@ -63,14 +63,6 @@ def clean_build_id(raw: str) -> str:
     if not _SAFE_NAME.fullmatch(build_id):
         raise PublishError(f"build id {raw!r} does not give a safe S3 key segment")
     return build_id
-
-
-def model_prefix(environment: str, build_id: str) -> str:
-    return f"models/{environment}/{build_id}/"
-
-
-def pointer_key(environment: str) -> str:
-    return f"models/{environment}/{POINTER_FILE}"
 
 
 def verified_card(model_dir: Path, max_val_mse: float | None) -> dict[str, Any]:

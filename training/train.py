@@ -21,15 +21,9 @@ from typing import Any, NoReturn
 import torch
 from torch import nn
 
-from lambda_image.app.predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
-from lambda_image.app.predictor.artifact import (
-    CARD_FILE,
-    PLOT_FILE,
-    WEIGHTS_FILE,
-    ArtifactError,
-    load_artifact,
-    sha256_file,
-)
+from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
+from torchlambda.predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
+from torchlambda.predictor.artifact import ArtifactError, load_artifact, sha256_file
 
 from . import report
 from .artifacts import InterruptedAfterWrite, OutputError, write_directory_atomically

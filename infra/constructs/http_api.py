@@ -16,12 +16,8 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.constructs.retention import log_group
+from torchlambda.contract import ROUTES
 
-ROUTES: tuple[tuple[str, apigwv2.HttpMethod], ...] = (
-    ("/predict", apigwv2.HttpMethod.GET),
-    ("/predict", apigwv2.HttpMethod.POST),
-    ("/health", apigwv2.HttpMethod.GET),
-)
 # Only variables HTTP APIs support; one JSON object per request.
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -96,9 +92,12 @@ class HttpApi(Construct):
         authorizer = authorizers.HttpIamAuthorizer() if config.api_auth == "iam" else None
         self.routes = [
             route
-            for path, method in ROUTES
+            for table_route in ROUTES
             for route in self.api.add_routes(
-                path=path, methods=[method], integration=integration, authorizer=authorizer
+                path=table_route.path,
+                methods=[apigwv2.HttpMethod(table_route.method)],
+                integration=integration,
+                authorizer=authorizer,
             )
         ]
         if authorizer is None:

@@ -21,11 +21,9 @@ from infra.config import (
     FixedProvisionedConcurrency,
 )
 from infra.constructs.retention import log_group
+from torchlambda import contract
 
 IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "lambda_image"
-ALIAS_NAME = "live"
-MODEL_DIR = "/var/task/model"  # where the Dockerfile copies model/
-METRICS_NAMESPACE = "TorchLambda"
 
 
 class InferenceFunction(Construct):
@@ -54,21 +52,20 @@ class InferenceFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
-                "MODEL_DIR": MODEL_DIR,
-                "TORCH_NUM_THREADS": str(config.torch_threads),
-                "OMP_NUM_THREADS": str(config.torch_threads),
-                "MKL_NUM_THREADS": str(config.torch_threads),
-                "POWERTOOLS_SERVICE_NAME": "torchlambda-inference",
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                contract.ENV_MODEL_DIR: str(contract.MODEL_DIR_IN_IMAGE),
+                contract.ENV_TORCH_THREADS: str(config.torch_threads),
+                **{name: str(config.torch_threads) for name in contract.LIBRARY_THREAD_VARIABLES},
+                contract.ENV_SERVICE_NAME: contract.SERVICE_NAME,
+                contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
                 # Lambda's active tracing records every invocation without the X-Ray SDK; the
                 # handler's own subsegments would add ~0.25 s of imports to each cold start.
-                "POWERTOOLS_TRACE_DISABLED": "true",
+                contract.ENV_TRACE_DISABLED: "true",
             },
         )
         self.alias = lambda_.Alias(
             self,
             "Live",
-            alias_name=ALIAS_NAME,
+            alias_name=contract.ALIAS_NAME,
             version=self.function.current_version,
             provisioned_concurrent_executions=config.provisioned_floor or None,
         )

@@ -17,10 +17,12 @@ from infra import dlc
 from infra.config import EnvironmentConfig
 from infra.constructs.model_artifacts import artifacts_bucket_name
 from infra.constructs.retention import log_group
+from torchlambda import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The source zip holds exactly what training needs, at the same paths as in the repository:
-# the training package and the model definition it shares with the inference image.
+# the training package, and of the runtime package what it shares with the inference image (the
+# contract and the model definition).
 SOURCE_EXCLUDES = [
     "*",
     ".*",
@@ -28,8 +30,11 @@ SOURCE_EXCLUDES = [
     "!training/**",
     "!lambda_image",
     "!lambda_image/app",
-    "!lambda_image/app/predictor",
-    "!lambda_image/app/predictor/**",
+    "!lambda_image/app/torchlambda",
+    "!lambda_image/app/torchlambda/__init__.py",
+    "!lambda_image/app/torchlambda/contract.py",
+    "!lambda_image/app/torchlambda/predictor",
+    "!lambda_image/app/torchlambda/predictor/**",
     "training/data",  # data comes from the bucket's data/ prefix
     "training/benchmarks",
     "**/__pycache__",
@@ -42,8 +47,6 @@ COMPUTE = {
     "gpu": codebuild.ComputeType.LARGE,  # GPU containers come on LARGE only
 }
 TIMEOUT = Duration.minutes(60)
-# training/publish.py's pointer to the current model; the one key a build may replace.
-POINTER_FILE = "latest.json"
 
 
 class TrainingProject(Construct):
@@ -64,7 +67,7 @@ class TrainingProject(Construct):
             enable_key_rotation=True,
         )
         self.log_group = log_group(self, "Logs", config)
-        self.model_prefix = f"models/{config.name}/"
+        self.model_prefix = contract.environment_models_prefix(config.name)
         self.role = iam.Role(
             self,
             "Role",
@@ -152,7 +155,8 @@ class TrainingProject(Construct):
         """Read training data, add this environment's models: nothing else in the bucket."""
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[bucket.arn_for_objects("data/*")]
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{contract.DATA_PREFIX}*")],
             )
         )
         # Listing these prefixes only; publish reads the pointer's ETag from a listing.
@@ -160,7 +164,11 @@ class TrainingProject(Construct):
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
                 resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": ["data/*", f"{self.model_prefix}*"]}},
+                conditions={
+                    "StringLike": {
+                        "s3:prefix": [f"{contract.DATA_PREFIX}*", f"{self.model_prefix}*"]
+                    }
+                },
             )
         )
         # Create-only: a build can add objects but never replace another build's.
@@ -176,7 +184,7 @@ class TrainingProject(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{self.model_prefix}{POINTER_FILE}")],
+                resources=[bucket.arn_for_objects(f"{self.model_prefix}{contract.POINTER_FILE}")],
                 conditions={"Null": {"s3:if-match": "false"}},
             )
         )
@@ -196,7 +204,7 @@ class TrainingProject(Construct):
         findings = {
             "Action::kms:GenerateDataKey*": "CDK grant on this project's own encryption key only.",
             "Action::kms:ReEncrypt*": "CDK grant on this project's own encryption key only.",
-            f"Resource::{bucket_arn_text}/data/*": (
+            f"Resource::{bucket_arn_text}/{contract.DATA_PREFIX}*": (
                 "Reads training data: any object under data/, named by whoever uploads it."
             ),
             f"Resource::{bucket_arn_text}/{self.model_prefix}*": (

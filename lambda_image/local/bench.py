@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from lambda_image.local.function import APP_DIR, LocalContext, model_dir
+from lambda_image.local.function import LocalContext, model_dir
+from torchlambda.contract import ENV_MODEL_DIR, WEIGHTS_FILE
 
-REPO = APP_DIR.parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WARM_CALLS = 20_000
 BOOK_CALLS = 1_000
 BATCH_CALLS = 30
@@ -36,8 +37,8 @@ COLD_CHILDREN = {
         f"import os, torch; from aws_lambda_powertools import Logger, Metrics; {READY}"
     ),
     "handler": (
-        "import os; from lambda_image.local.function import LocalContext, import_handler; "
-        "import_handler().handler({'queryStringParameters': {'x': '42'}}, LocalContext()); " + READY
+        "import os; from lambda_image.local.function import LocalContext, load_local_function; "
+        "load_local_function()({'queryStringParameters': {'x': '42'}}, LocalContext()); " + READY
     ),
 }
 Row = tuple[str, str, str, str]
@@ -107,23 +108,23 @@ def cold_starts(env: dict[str, str]) -> dict[str, ColdStart]:
 
 def ensure_model(workspace: Path) -> tuple[Path, str]:
     """The committed model if there is one, else an untrained default-architecture stand-in."""
-    if (model_dir() / "model.pth").is_file():
+    if (model_dir() / WEIGHTS_FILE).is_file():
         return model_dir(), str(model_dir())
-    sys.path.insert(0, str(APP_DIR))
     import torch  # only needed to write the stand-in
-    from predictor.architecture import build_model
+
+    from torchlambda.predictor.architecture import build_model
 
     torch.manual_seed(0)
-    torch.save(build_model().state_dict(), workspace / "model.pth")
+    torch.save(build_model().state_dict(), workspace / WEIGHTS_FILE)
     return workspace, f"untrained stand-in (no model in {model_dir()} yet)"
 
 
 def warm_rows(directory: Path) -> list[Row]:
-    os.environ["MODEL_DIR"] = str(directory)
+    os.environ[ENV_MODEL_DIR] = str(directory)
     from lambda_image.local.book_handler import predict_loading_every_time
-    from lambda_image.local.function import import_handler
+    from lambda_image.local.function import load_local_function
 
-    handler = import_handler().handler
+    handler = load_local_function()
     context = LocalContext()
     get_event = json.loads((REPO / "lambda_image/events/predict-get.json").read_text())
     post_event = json.loads((REPO / "lambda_image/events/predict-post-batch.json").read_text())
@@ -205,7 +206,7 @@ def main() -> int:
             file=out,
         )
         print(f"cold starts: {COLD_RUNS} interleaved runs each ...", file=out, flush=True)
-        cold = cold_starts({**os.environ, "MODEL_DIR": str(directory)})
+        cold = cold_starts({**os.environ, ENV_MODEL_DIR: str(directory)})
         print("warm calls ...", file=out, flush=True)
         rows = warm_rows(directory) + cold_rows(cold)
     print_table(rows, out)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from lambda_image.app.predictor.architecture import build_model
-from lambda_image.app.predictor.artifact import WEIGHTS_FILE
+from torchlambda.contract import WEIGHTS_FILE
+from torchlambda.predictor.architecture import build_model
 
 
 def predict_loading_every_time(model_dir: Path, x: float) -> str:

@@ -1,15 +1,18 @@
-"""Imports the image's handler from lambda_image/app, as the image's function directory does."""
+"""The image's function, built here as the image's init builds it, from this repository's model."""
 
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-APP_DIR = Path(__file__).resolve().parents[1] / "app"
+from torchlambda.contract import ENV_MODEL_DIR, WEIGHTS_FILE
+
+if TYPE_CHECKING:  # torch: imported only once a model exists
+    from torchlambda.function import Function
+
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "model"
 
 
@@ -18,28 +21,25 @@ class NoModelError(SystemExit):
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("MODEL_DIR") or DEFAULT_MODEL_DIR)
+    return Path(os.environ.get(ENV_MODEL_DIR) or DEFAULT_MODEL_DIR)
 
 
 def require_model() -> None:
     """Exit with how to get a model, before anything slow happens, if there is none."""
-    weights = model_dir() / "model.pth"
+    weights = model_dir() / WEIGHTS_FILE
     if not weights.is_file():
         raise NoModelError(
             f"no model at {weights}: run `make train` to train one, "
-            "or set MODEL_DIR to a directory holding model.pth (and model.json)"
+            f"or set {ENV_MODEL_DIR} to a directory holding model.pth (and model.json)"
         )
 
 
-def import_handler() -> ModuleType:
-    """Import ``handler``, which loads the model (as the image's init does)."""
+def load_local_function() -> Function:
+    """Init as the image does (torch, the model, its checks), with MODEL_DIR defaulting here."""
     require_model()
-    os.environ["MODEL_DIR"] = str(model_dir())
-    if str(APP_DIR) not in sys.path:
-        sys.path.insert(0, str(APP_DIR))
-    import handler
+    from torchlambda.function import load_function  # imports torch: only once a model exists
 
-    return handler
+    return load_function({**os.environ, ENV_MODEL_DIR: str(model_dir())})
 
 
 @dataclass

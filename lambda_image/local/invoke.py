@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from lambda_image.local.function import LocalContext, import_handler
+from lambda_image.local.function import LocalContext, load_local_function
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"cannot read event {args.event}: {error}", file=sys.stderr)
         return 2
-    response = import_handler().handler(event, LocalContext())
+    response = load_local_function()(event, LocalContext())
     print(json.dumps(response, indent=2))
     return 0
 

@@ -13,10 +13,9 @@ from aws_cdk.assertions import Template
 
 from infra import dlc
 from infra.config import DEV, EnvironmentConfig, ImageChoice
-from infra.constructs import training_project
 from infra.stacks.training_stack import TrainingStack
 from tests.infra.conftest import TEST_ACCOUNT, SynthesizedEnvironment, new_app
-from training import publish
+from torchlambda import contract
 
 
 def project(template: Template) -> dict[str, Any]:
@@ -102,14 +101,13 @@ def test_role_creates_models_and_replaces_only_the_pointer_by_etag(
         for s in statements(environment.template("Training"))
         if "s3:PutObject" in as_list(s["Action"])
     }
-    pointer = "/" + publish.pointer_key(env_name)
+    pointer = "/" + contract.pointer_key(env_name)
     assert writes.keys() == {f"/models/{env_name}/*", pointer}
     assert {json.dumps(s["Action"]) for s in writes.values()} == {'"s3:PutObject"'}
     assert writes[f"/models/{env_name}/*"]["Condition"] == {
         "StringEquals": {"s3:if-none-match": "*"}
     }
     assert writes[pointer]["Condition"] == {"Null": {"s3:if-match": "false"}}
-    assert training_project.POINTER_FILE == publish.POINTER_FILE
 
 
 def test_role_has_only_what_a_build_uses(environment: SynthesizedEnvironment) -> None:
@@ -168,10 +166,11 @@ def test_source_archive_holds_exactly_what_training_needs(
     files = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
     assert "training/buildspec.yml" in files
     assert "training/train.py" in files
-    assert "lambda_image/app/predictor/architecture.py" in files
+    package = "lambda_image/app/torchlambda"
+    assert {f"{package}/contract.py", f"{package}/predictor/architecture.py"} <= files
     tops = {Path(f).parts[0] for f in files}
     assert tops == {"training", "lambda_image"}
-    assert not any(f.startswith("lambda_image/app/handler") for f in files)
+    assert not any(f.startswith(f"{package}/handler") for f in files)  # serving stays out
     assert not any("__pycache__" in f or f.startswith("training/data/") for f in files)
 
 

@@ -7,14 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
-from predictor.artifact import (
-    CARD_FILE,
-    CARD_SCHEMA_VERSION,
-    WEIGHTS_FILE,
-    model_identity,
-    sha256_file,
-)
+
+from torchlambda.contract import CARD_FILE, WEIGHTS_FILE
+from torchlambda.predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
+from torchlambda.predictor.artifact import CARD_SCHEMA_VERSION, model_identity, sha256_file
 
 
 def write_model(

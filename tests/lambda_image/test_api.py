@@ -6,7 +6,6 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ import torch
 
 from tests.lambda_image.conftest import http_event
 from tests.lambda_image.lambda_models import reference_prediction
+from torchlambda.function import Function
 
 Invoke = Callable[[Any], dict[str, Any]]
 
@@ -23,18 +23,14 @@ def body_of(response: dict[str, Any]) -> Any:
     return json.loads(response["body"], parse_constant=lambda name: pytest.fail(f"{name} in body"))
 
 
-def test_get_predict(invoke: Invoke, model_dir: Path, handler_module: ModuleType) -> None:
+def test_get_predict(invoke: Invoke, model_dir: Path, function: Function) -> None:
     response = invoke(http_event("GET", "/predict?x=42"))
     assert response["statusCode"] == 200
     body = body_of(response)
     assert set(body) == {"x", "y", "model_version"}
     assert body["x"] == 42.0
     assert body["y"] == pytest.approx(reference_prediction(model_dir, [42.0])[0], rel=1e-6)
-    assert (
-        body["model_version"]
-        == handler_module.MODEL_VERSION
-        == response["headers"]["x-model-version"]
-    )
+    assert body["model_version"] == function.model_version == response["headers"]["x-model-version"]
 
 
 @pytest.mark.parametrize(
@@ -66,12 +62,12 @@ def test_post_predict_full_batch(invoke: Invoke) -> None:
     assert len(body_of(response)["y"]) == 10_000
 
 
-def test_health(invoke: Invoke, handler_module: ModuleType) -> None:
+def test_health(invoke: Invoke, function: Function) -> None:
     response = invoke(http_event("GET", "/health"))
     assert response["statusCode"] == 200
     assert body_of(response) == {
         "status": "ok",
-        "model_version": handler_module.MODEL_VERSION,
+        "model_version": function.model_version,
         "torch": "2.13.0",
     }
 
@@ -90,9 +86,9 @@ def test_named_stage_prefix_is_not_part_of_the_route(invoke: Invoke) -> None:
 
 def test_a_non_finite_output_is_a_500_model_error() -> None:
     # Init refuses such a model (test_model_loading); the API must still never send NaN.
-    from api import InferenceApi
-    from inference import Predictor
-    from predictor.architecture import build_model
+    from torchlambda.api import InferenceApi
+    from torchlambda.inference import Predictor
+    from torchlambda.predictor.architecture import build_model
 
     module = build_model()
     with torch.no_grad():

@@ -6,14 +6,15 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from predictor.architecture import ACTIVATIONS, ArchitectureSpec, build_model
-from predictor.domain import (
+from torch import nn
+
+from torchlambda.predictor.architecture import ACTIVATIONS, ArchitectureSpec, build_model
+from torchlambda.predictor.domain import (
     FLOAT32_MAX,
     DomainError,
     check_finite_over_domain,
     output_bound,
 )
-from torch import nn
 
 
 def test_the_bound_of_an_affine_map_is_exact() -> None:

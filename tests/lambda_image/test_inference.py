@@ -6,9 +6,10 @@ import math
 
 import pytest
 import torch
-from inference import ModelOutputError, Predictor
-from predictor.architecture import ArchitectureSpec, build_model
 from torch import nn
+
+from torchlambda.inference import ModelOutputError, Predictor
+from torchlambda.predictor.architecture import ArchitectureSpec, build_model
 
 XS = [-1e6, -1234.5, -1.0, 0.0, 0.25, 3.0, 42.0, 999_999.0]
 

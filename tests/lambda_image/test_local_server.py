@@ -1,22 +1,30 @@
-"""make serve under load and abuse: concurrent clients, stalled connections, malformed requests."""
+"""make serve under load and abuse: concurrent clients, stalled and trickled connections, too many
+connections, malformed requests, and a model that fails init."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import select
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lambda_image.local import serve
+from tests.lambda_image.lambda_models import write_model
 
 Address = tuple[str, int]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 10.0  # a bound on every wait below; each normally takes milliseconds
 
 
@@ -47,15 +55,16 @@ class OverlapMeter:
 
 
 @pytest.fixture(scope="module")
-def meter(handler_module: ModuleType) -> OverlapMeter:
-    return OverlapMeter(handler_module.handler)
+def meter(function: Callable[..., Any]) -> OverlapMeter:
+    return OverlapMeter(function)
 
 
-@pytest.fixture(scope="module")
-def address(meter: OverlapMeter) -> Iterator[Address]:
-    """The local server, in a thread of this process, in front of the test model's handler."""
-    Gateway.function = staticmethod(meter)
-    server = serve.LocalGateway(("127.0.0.1", 0), Gateway)
+@contextmanager
+def running(
+    gateway: type[serve.GatewayHandler], server_class: type[serve.LocalGateway]
+) -> Iterator[Address]:
+    """A local server, in a thread of this process."""
+    server = server_class(("127.0.0.1", 0), gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -63,6 +72,14 @@ def address(meter: OverlapMeter) -> Iterator[Address]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def address(meter: OverlapMeter) -> Iterator[Address]:
+    """The local server in front of the test model's handler."""
+    Gateway.function = staticmethod(meter)
+    with running(Gateway, serve.LocalGateway) as address:
+        yield address
 
 
 def get_predict(connection: http.client.HTTPConnection, x: int) -> int:
@@ -139,6 +156,11 @@ BIG = 70_000  # over the 65,536-byte limit on the request line and on each heade
         ),
         (b"POST /predict HTTP/1.1\r\nContent-Length: 20971520\r\n\r\n", 413, "payload_too_large"),
         (
+            b"POST /predict HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+            413,
+            "payload_too_large",
+        ),
+        (
             b"POST /predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
             411,
             "length_required",
@@ -157,6 +179,7 @@ BIG = 70_000  # over the 65,536-byte limit on the request line and on each heade
         "body-shorter-than-content-length",
         "content-length-twice-differing",
         "body-over-10-MiB",
+        "content-length-of-5000-digits",
         "chunked",
         "request-line-too-long",
         "header-too-long",
@@ -174,9 +197,115 @@ def test_malformed_requests_get_a_json_refusal(
     assert body["error"]["code"] == code and body["error"]["message"], body
 
 
-def test_an_oversized_body_is_refused_before_it_is_sent(address: Address) -> None:
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [(b"POST /predict HTTP/1.1", b"413"), (b"BREW /predict HTTP/1.1", b"404")],
+    ids=["body-over-10-MiB", "unknown-method"],
+)
+def test_a_refused_request_gets_no_100_continue(
+    address: Address, request_line: bytes, status: bytes
+) -> None:
     with socket.create_connection(address, timeout=WAIT_SECONDS) as sock:
-        sock.sendall(
-            b"POST /predict HTTP/1.1\r\nContent-Length: 20971520\r\nExpect: 100-continue\r\n\r\n"
-        )
-        assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 413 ")  # not 100 Continue
+        sock.sendall(request_line + b"\r\nContent-Length: 20971520\r\nExpect: 100-continue\r\n\r\n")
+        # The refusal comes first: a 100 would invite a body the server will not read.
+        assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 " + status + b" ")
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"\r\nGET /predict?x=1 HTTP/1.1\r\nHost: local\r\n\r\n",
+        b"\r\n\r\nGET /predict?x=1 HTTP/1.1\r\nHost: local\r\n\r\n",
+        b"GET http://{authority}/predict?x=1 HTTP/1.1\r\nHost: {authority}\r\n\r\n",
+        b"GET HTTP://{authority}/predict?x=1 HTTP/1.1\r\nHost: {authority}\r\n\r\n",
+    ],
+    ids=["after-an-empty-line", "after-two-empty-lines", "absolute-form", "absolute-form-caps"],
+)
+def test_requests_rfc_9112_lets_a_client_send_are_answered(
+    address: Address, request_bytes: bytes
+) -> None:
+    authority = f"{address[0]}:{address[1]}".encode()
+    status, _, body = raw_exchange(address, request_bytes.replace(b"{authority}", authority))
+    assert (status, body["x"]) == (200, 1), body
+
+
+class Strict(Gateway):
+    timeout = 5.0  # each read: longer than any gap below, so only the deadline can end a request
+    request_deadline = 1.5
+
+
+class TwoConnections(serve.LocalGateway):
+    max_connections = 2
+
+
+@pytest.fixture
+def strict_address(meter: OverlapMeter) -> Iterator[Address]:
+    """A server with a short request deadline and room for two connections."""
+    Strict.function = staticmethod(meter)
+    with running(Strict, TwoConnections) as address:
+        yield address
+
+
+def test_a_request_trickled_in_is_cut_off_at_its_deadline(strict_address: Address) -> None:
+    request = b"GET /health HTTP/1.1\r\nHost: local\r\nX-Slow: " + b"a" * 40 + b"\r\n\r\n"
+    started = time.monotonic()
+    with socket.create_connection(strict_address, timeout=WAIT_SECONDS) as sock:
+        for byte in request:  # a byte every 0.1 s: 7 s in all, each read well within its timeout
+            sock.sendall(bytes([byte]))
+            if select.select([sock], [], [], 0.1)[0]:
+                break  # answered before the request is complete
+        reply = http.client.HTTPResponse(sock)
+        reply.begin()
+        body = json.loads(reply.read())
+    assert reply.status == 408, body
+    assert body["error"] == {
+        "code": "request_timeout",
+        "message": "request incomplete after 1.5 s",
+    }
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_connection_over_the_cap_is_refused_at_once(strict_address: Address) -> None:
+    with (
+        socket.create_connection(strict_address, timeout=WAIT_SECONDS),
+        socket.create_connection(strict_address, timeout=WAIT_SECONDS),
+    ):
+        started = time.monotonic()
+        with socket.create_connection(strict_address, timeout=WAIT_SECONDS) as third:
+            reply = http.client.HTTPResponse(third)
+            reply.begin()
+            content_type, body = reply.getheader("content-type"), json.loads(reply.read())
+        # At once: not after the 5 s the first two may stay idle.
+        assert time.monotonic() - started < 2.5
+    assert (reply.status, content_type) == (503, "application/json")
+    assert body["error"]["code"] == "too_many_connections" and body["error"]["message"]
+    # The two closed, their places are free again.
+    assert wait_for_health(strict_address) == 200
+
+
+def wait_for_health(address: Address) -> int:
+    """GET /health until it is answered 200 (a closed connection's thread ends a moment later)."""
+    ends = time.monotonic() + WAIT_SECONDS
+    while (status := raw_exchange(address, b"GET /health HTTP/1.1\r\n\r\n")[0]) != 200:
+        if time.monotonic() > ends:
+            break
+        time.sleep(0.05)
+    return status
+
+
+def test_a_model_that_fails_init_is_one_error_line(tmp_path: Path) -> None:
+    model = write_model(tmp_path / "model", card_overrides={"sha256": "0" * 64})
+    result = subprocess.run(
+        [sys.executable, "-m", "lambda_image.local.serve", "--port", "0"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "MODEL_DIR": str(model), "POWERTOOLS_METRICS_DISABLED": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: the function failed to initialize: "), result.stderr
+    assert "does not match the model card" in last

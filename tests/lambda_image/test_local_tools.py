@@ -15,7 +15,7 @@ import pytest
 
 from lambda_image.local import invoke
 from lambda_image.local.gateway import from_result, to_event
-from tests.lambda_image.conftest import import_handler
+from tests.lambda_image.conftest import load_handler
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "lambda_image" / "events"
@@ -62,7 +62,7 @@ def test_sample_events_get_their_answers(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("MODEL_DIR", str(model_dir))
-    import_handler(model_dir, POWERTOOLS_METRICS_DISABLED="true")  # the module invoke will use
+    load_handler(model_dir, POWERTOOLS_METRICS_DISABLED="true")  # the module invoke will use
     assert invoke.main([str(event_file)]) == 0
     out = capsys.readouterr().out
     # Log lines (one JSON object per line) may precede the indented response, printed last.

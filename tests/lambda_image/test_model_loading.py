@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 import torch
-from predictor.architecture import ArchitectureSpec
-from predictor.artifact import CARD_FILE, WEIGHTS_FILE, model_identity, sha256_file
 
 from lambda_image.local.function import LocalContext
-from tests.lambda_image.conftest import http_event, import_handler
+from tests.lambda_image.conftest import http_event, load_handler
 from tests.lambda_image.lambda_models import reference_prediction, write_model
+from torchlambda.contract import CARD_FILE, WEIGHTS_FILE
+from torchlambda.predictor.architecture import ArchitectureSpec
+from torchlambda.predictor.artifact import model_identity, sha256_file
 
 
 def predict(model_dir: Path, x: float = 3.0, **env: str) -> float:
-    module = import_handler(model_dir, **env)
-    response = module.handler(http_event("GET", f"/predict?x={x}"), LocalContext())
+    module = load_handler(model_dir, **env)
+    response = module(http_event("GET", f"/predict?x={x}"), LocalContext())
     assert response["statusCode"] == 200, response
     return float(json.loads(response["body"])["y"])
 
@@ -63,7 +64,7 @@ def edit_card(
 
 def assert_init_refuses(model: Path, reason: str, caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(Exception, match=reason) as raised:
-        import_handler(model)
+        load_handler(model)
     assert type(raised.value).__name__ == "InitError"
     init_lines = [r.getMessage() for r in caplog.records if "init failed" in r.getMessage()]
     assert len(init_lines) == 1 and reason in init_lines[0]
@@ -194,7 +195,7 @@ def test_an_honestly_recorded_bad_model_stops_init(
 )
 def test_bad_settings_stop_init(model_dir: Path, name: str, value: str) -> None:
     with pytest.raises(Exception, match=name):
-        import_handler(model_dir, **{name: value})
+        load_handler(model_dir, **{name: value})
 
 
 def test_the_domain_proof_uses_the_configured_bound(tmp_path: Path) -> None:
@@ -202,7 +203,7 @@ def test_the_domain_proof_uses_the_configured_bound(tmp_path: Path) -> None:
     rewrite_weights(model, "0.weight", 1e33)
     edit_card(model, None, honest=True)
     with pytest.raises(Exception, match="values for \\|x\\| <= 1e\\+06 may reach"):
-        import_handler(model)
+        load_handler(model)
     # Over |x| <= 1e-3 the same weights stay finite: the model starts and serves.
     assert math.isfinite(predict(model, 0.0005, MAX_ABS_X="1e-3"))
 
@@ -217,18 +218,18 @@ def test_model_version_changes_with_the_architecture_and_with_the_weights(
     other_weights = write_model(tmp_path / "seed", seed=1)
     assert (base / WEIGHTS_FILE).read_bytes() == (other_architecture / WEIGHTS_FILE).read_bytes()
     versions = {
-        json.loads(
-            import_handler(model).handler(http_event("GET", "/health"), LocalContext())["body"]
-        )["model_version"]
+        json.loads(load_handler(model)(http_event("GET", "/health"), LocalContext())["body"])[
+            "model_version"
+        ]
         for model in (base, other_architecture, other_weights)
     }
     assert len(versions) == 3
 
 
 def test_threads_and_domain_come_from_the_environment(model_dir: Path) -> None:
-    module = import_handler(model_dir, TORCH_NUM_THREADS="1", MAX_ABS_X="10")
+    module = load_handler(model_dir, TORCH_NUM_THREADS="1", MAX_ABS_X="10")
     assert torch.get_num_threads() == 1
-    response = module.handler(http_event("GET", "/predict?x=11"), LocalContext())
+    response = module(http_event("GET", "/predict?x=11"), LocalContext())
     assert response["statusCode"] == 400
     assert "10" in json.loads(response["body"])["error"]["message"]
 
@@ -236,14 +237,14 @@ def test_threads_and_domain_come_from_the_environment(model_dir: Path) -> None:
 def test_the_model_loads_once_not_per_request(
     model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    module = import_handler(model_dir)
+    module = load_handler(model_dir)
     calls: list[object] = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a))
     for _ in range(3):
-        module.handler(http_event("GET", "/predict?x=1"), LocalContext())
+        module(http_event("GET", "/predict?x=1"), LocalContext())
     assert calls == []
 
 
 def test_logging_is_not_left_at_debug(model_dir: Path) -> None:
-    module = import_handler(model_dir)
+    module = load_handler(model_dir)
     assert module.logger.log_level >= logging.INFO

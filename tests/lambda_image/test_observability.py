@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from types import ModuleType
 
 import pytest
 
 from lambda_image.local.function import LocalContext
 from tests.lambda_image.conftest import http_event
+from torchlambda.function import Function
 
 
 def emf_documents(text: str) -> list[dict[str, object]]:
@@ -17,42 +17,40 @@ def emf_documents(text: str) -> list[dict[str, object]]:
 
 
 def test_predictions_are_counted_with_the_model_version(
-    handler_module: ModuleType, capfd: pytest.CaptureFixture[str]
+    function: Function, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    handler_module.handler(http_event("POST", "/predict", b'{"x": [1, 2, 3]}'), LocalContext())
+    function(http_event("POST", "/predict", b'{"x": [1, 2, 3]}'), LocalContext())
     documents = emf_documents(capfd.readouterr().out)
     served = [d for d in documents if "predictions" in d]
     assert served and served[-1]["predictions"] == [3.0] and served[-1]["batch_size"] == [3.0]
-    assert served[-1]["model_version"] == handler_module.MODEL_VERSION
+    assert served[-1]["model_version"] == function.model_version
 
 
-def test_errors_are_counted_by_code(
-    handler_module: ModuleType, capfd: pytest.CaptureFixture[str]
-) -> None:
-    handler_module.handler(http_event("GET", "/predict?x=nan"), LocalContext())
+def test_errors_are_counted_by_code(function: Function, capfd: pytest.CaptureFixture[str]) -> None:
+    function(http_event("GET", "/predict?x=nan"), LocalContext())
     errors = [d for d in emf_documents(capfd.readouterr().out) if "errors" in d]
     assert errors and errors[-1]["error_code"] == "invalid_x"
 
 
 def test_refusals_log_code_and_x_never_the_body(
-    handler_module: ModuleType, caplog: pytest.LogCaptureFixture
+    function: Function, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret_body = json.dumps({"x": "abc", "password": "hunter2"}).encode()
     with caplog.at_level(logging.INFO):
-        handler_module.handler(http_event("POST", "/predict", secret_body), LocalContext())
+        function(http_event("POST", "/predict", secret_body), LocalContext())
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings and warnings[-1].__dict__["error_code"] == "invalid_x"
     assert all("hunter2" not in str(r.__dict__) for r in caplog.records)
 
 
 def test_successful_requests_log_x_only_at_debug(
-    handler_module: ModuleType, caplog: pytest.LogCaptureFixture
+    function: Function, caplog: pytest.LogCaptureFixture
 ) -> None:
-    handler_module.logger.setLevel(logging.DEBUG)
+    function.logger.setLevel(logging.DEBUG)
     try:
-        handler_module.handler(http_event("GET", "/predict?x=7"), LocalContext())
+        function(http_event("GET", "/predict?x=7"), LocalContext())
     finally:
-        handler_module.logger.setLevel(logging.INFO)
+        function.logger.setLevel(logging.INFO)
     served = [r for r in caplog.records if r.getMessage() == "request served"]
     assert served and served[-1].levelno == logging.DEBUG and served[-1].__dict__["x"] == 7.0
 
@@ -66,12 +64,12 @@ def test_successful_requests_log_x_only_at_debug(
     ids=["lone surrogate", "5001 digits"],
 )
 def test_an_unprintable_x_still_gets_its_warning_line(
-    handler_module: ModuleType, caplog: pytest.LogCaptureFixture, x: object, logged: str
+    function: Function, caplog: pytest.LogCaptureFixture, x: object, logged: str
 ) -> None:
     # A direct invoke can carry what no HTTP request can.
-    response = handler_module.handler({"queryStringParameters": {"x": x}}, LocalContext())
+    response = function({"queryStringParameters": {"x": x}}, LocalContext())
     assert response["statusCode"] == 400
     (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
     # What Lambda's stdout receives: the JSON line, encoded as UTF-8 (a lone surrogate fails here).
-    line = handler_module.logger.registered_handler.format(warning).encode("utf-8")
+    line = function.logger.registered_handler.format(warning).encode("utf-8")
     assert json.loads(line)["x"] == logged

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from lambda_image.local.function import LocalContext
 from tests.lambda_image.conftest import http_event
+from torchlambda.function import Function
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -42,30 +42,30 @@ def assert_well_formed(response: Any) -> None:
     assert "Traceback" not in response["body"]
 
 
-def call(module: ModuleType, event: Any) -> Any:
-    return module.handler(event, LocalContext())
+def call(function: Function, event: Any) -> Any:
+    return function(event, LocalContext())
 
 
 @CHECKS
 @given(event=JSON_VALUES)
-def test_arbitrary_events(handler_module: ModuleType, event: Any) -> None:
-    assert_well_formed(call(handler_module, event))
+def test_arbitrary_events(function: Function, event: Any) -> None:
+    assert_well_formed(call(function, event))
 
 
 @CHECKS
 @given(x=st.text(max_size=80))
-def test_arbitrary_query_strings(handler_module: ModuleType, x: str) -> None:
-    assert_well_formed(call(handler_module, http_event("GET", f"/predict?x={quote(x)}")))
-    assert_well_formed(call(handler_module, {"queryStringParameters": {"x": x}}))
+def test_arbitrary_query_strings(function: Function, x: str) -> None:
+    assert_well_formed(call(function, http_event("GET", f"/predict?x={quote(x)}")))
+    assert_well_formed(call(function, {"queryStringParameters": {"x": x}}))
 
 
 @CHECKS
 @given(x=JSON_VALUES, raw=st.binary(max_size=200), encode=st.booleans())
-def test_arbitrary_bodies(handler_module: ModuleType, x: Any, raw: bytes, encode: bool) -> None:
+def test_arbitrary_bodies(function: Function, x: Any, raw: bytes, encode: bool) -> None:
     content_type = "application/octet-stream" if encode else "application/json"
     document = json.dumps({"x": x}).encode()
-    assert_well_formed(call(handler_module, http_event("POST", "/predict", document, content_type)))
-    assert_well_formed(call(handler_module, http_event("POST", "/predict", raw, content_type)))
+    assert_well_formed(call(function, http_event("POST", "/predict", document, content_type)))
+    assert_well_formed(call(function, http_event("POST", "/predict", raw, content_type)))
 
 
 HTTP_EVENTS = st.fixed_dictionaries(
@@ -82,7 +82,7 @@ HTTP_EVENTS = st.fixed_dictionaries(
 
 @CHECKS
 @given(parts=HTTP_EVENTS)
-def test_arbitrary_http_events(handler_module: ModuleType, parts: dict[str, Any]) -> None:
+def test_arbitrary_http_events(function: Function, parts: dict[str, Any]) -> None:
     event = http_event("GET", "/")
     event["requestContext"]["http"]["method"] = parts["method"]
     event["requestContext"]["stage"] = parts["stage"]
@@ -93,4 +93,4 @@ def test_arbitrary_http_events(handler_module: ModuleType, parts: dict[str, Any]
         base64.b64encode(body.encode()).decode() if body is not None and is_base64 else body
     )
     event["isBase64Encoded"] = is_base64
-    assert_well_formed(call(handler_module, event))
+    assert_well_formed(call(function, event))

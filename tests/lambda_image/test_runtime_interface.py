@@ -1,4 +1,5 @@
-"""The image's command, ``python -m awslambdaric handler.handler``, against a Runtime API stand-in.
+"""The image's command, ``python -m awslambdaric torchlambda.handler.handler``, against a Runtime
+API stand-in.
 
 This is what catches Runtime.ImportModuleError (a module missing from the function directory, a
 wrong handler name) before a deploy: the directory is laid out by replaying the Dockerfile.
@@ -21,6 +22,7 @@ from tests.lambda_image.conftest import http_event
 from tests.lambda_image.dockerfile_layout import Image, assemble
 from tests.lambda_image.lambda_models import write_model
 from tests.lambda_image.runtime_api import RuntimeApi
+from torchlambda import contract
 
 LAMBDA_IMAGE = Path(__file__).resolve().parents[2] / "lambda_image"
 IMAGE_PYTHON = "/opt/venv/bin/python"
@@ -40,7 +42,9 @@ def build_context(directory: Path, model: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy2(LAMBDA_IMAGE / "requirements.txt", directory / "requirements.txt")
     shutil.copytree(
-        LAMBDA_IMAGE / "app", directory / "app", ignore=shutil.ignore_patterns("__pycache__")
+        LAMBDA_IMAGE / "app" / "torchlambda",
+        directory / "app" / "torchlambda",
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
     shutil.copytree(model, directory / "model")
     return directory
@@ -95,14 +99,14 @@ def function(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Function]:
     stop_function(started)
 
 
-def test_the_image_command_is_the_runtime_interface_client_running_handler_handler(
+def test_the_image_command_is_the_runtime_interface_client_running_the_handler(
     tmp_path: Path,
 ) -> None:
     context = build_context(tmp_path / "context", write_model(tmp_path / "fixture"))
     image = assemble(context, tmp_path / "image")
-    assert image.command == [IMAGE_PYTHON, "-m", "awslambdaric", "handler.handler"]
-    assert (image.workdir / "handler.py").is_file()
-    assert (image.workdir / "predictor" / "artifact.py").is_file()
+    assert image.command == [IMAGE_PYTHON, "-m", "awslambdaric", contract.HANDLER]
+    assert (image.workdir / "torchlambda" / "handler.py").is_file()
+    assert (image.workdir / "torchlambda" / "predictor" / "artifact.py").is_file()
     assert (
         Path(image.env["MODEL_DIR"]) == Path("/") / image.workdir.relative_to(image.root) / "model"
     )

@@ -9,14 +9,9 @@ from typing import Any
 
 import torch
 
-from lambda_image.app.predictor.architecture import DEFAULT_SPEC, build_model
-from lambda_image.app.predictor.artifact import (
-    CARD_FILE,
-    CARD_SCHEMA_VERSION,
-    PLOT_FILE,
-    WEIGHTS_FILE,
-    model_identity,
-)
+from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
+from torchlambda.predictor.architecture import DEFAULT_SPEC, build_model
+from torchlambda.predictor.artifact import CARD_SCHEMA_VERSION, model_identity
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

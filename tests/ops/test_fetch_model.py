@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from lambda_image.app.predictor.architecture import ArchitectureSpec
-from lambda_image.app.predictor.artifact import model_identity
 from ops.aws import AwsClients
 from ops.cli import main
-from ops.model_store import model_key, pointer_key
 from tests.ops.conftest import BUCKET
 from tests.ops.model_files import model_files, sha256_of, version_of
 from tests.ops.publishing import publish
+from torchlambda.contract import model_key, pointer_key
+from torchlambda.predictor.architecture import ArchitectureSpec
+from torchlambda.predictor.artifact import model_identity
 
 OLD = model_files(seed=1, validation_mse=0.40)
 NEW = model_files(seed=2, validation_mse=0.12)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from infra.config import get_environment
-from lambda_image.local.function import import_handler
+from lambda_image.local.function import load_local_function
 from ops import http_client
 from ops.aws import AwsClients
 from ops.cli import main
@@ -39,10 +39,10 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def real_handler(model_dir: Path) -> Iterator[Handler]:
+def real_handler(model_dir: Path) -> Handler:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODEL_DIR", str(model_dir))
-        yield import_handler().handler
+        return load_local_function()
 
 
 def smoke(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, str]:
@@ -288,3 +288,100 @@ def test_a_connection_the_server_closed_is_replaced() -> None:
             assert [client.request("GET", "/health").status for _ in range(2)] == [200, 200]
         finally:
             client.close()
+
+
+def hang_up(connection: socket.socket, stop: threading.Event) -> None:
+    """Close without a word: http.client's RemoteDisconnected."""
+
+
+def cut_short(connection: socket.socket, stop: threading.Event) -> None:
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}")
+
+
+def claim_3_gb(connection: socket.socket, stop: threading.Event) -> None:
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3000000000\r\n\r\n{}")
+
+
+def stream_without_end(connection: socket.socket, stop: threading.Event) -> None:
+    """A body with no length, sent until the client stops reading (or 4 MiB)."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n[")
+    for _ in range(64):
+        if stop.is_set():
+            return
+        try:
+            connection.sendall(b"0," * 32768)
+        except OSError:
+            return
+
+
+@pytest.mark.parametrize(
+    ("answer", "violation"),
+    [
+        (
+            hang_up,
+            "connection closed before the response ended "
+            "(RemoteDisconnected: Remote end closed connection without response)",
+        ),
+        (
+            cut_short,
+            "connection closed before the response ended "
+            "(IncompleteRead: IncompleteRead(2 bytes read, 8 more expected))",
+        ),
+        (
+            claim_3_gb,
+            "body of 3000000000 bytes (Content-Length) is over the 16 MiB limit; not read",
+        ),
+        (stream_without_end, "body over the 1 MiB limit; not read further"),
+    ],
+    ids=["no-answer", "body-cut-short", "content-length-3-GB", "endless-body"],
+)
+def test_a_broken_response_fails_its_check_and_the_run_goes_on(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: Answer,
+    violation: str,
+) -> None:
+    if answer is stream_without_end:
+        monkeypatch.setattr(http_client, "MAX_BODY", 1024 * 1024)  # not 16 MiB per request
+    with raw_server(answer, connections=100) as url:  # a connection per check, as each fails
+        code, out = smoke(capsys, url)
+    assert code == 1
+    assert f"  FAIL  GET /health: {violation}\n" in out, out
+    # Every check ran, the last included, and was reported.
+    assert "  FAIL  latency over 20 requests: " in out, out
+    assert out.rstrip().endswith("contract violation(s)")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://api.example.com", "http://10.0.0.1:8080/", "http://127.0.0.1.example.com"]
+)
+def test_requests_are_never_signed_over_plain_http_to_another_host(
+    aws_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    # --deadline: should the refusal be missing, the run stops soon instead of hanging.
+    assert main(["smoke", "--env", "staging", "--url", url, "--deadline", "3"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"error: URL={url!r} is plain http: the SigV4 signature and session token would cross "
+        "the network in cleartext; use https (plain http is signed only to 127.0.0.1, ::1 or "
+        "localhost)\n"
+    )
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("localhost", True),
+        ("LocalHost.", True),
+        ("10.0.0.1", False),
+        ("::2", False),
+        ("api.example.com", False),
+        ("localhost.example.com", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert http_client.is_loopback(host) is loopback

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lambda_image.app.predictor.artifact import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
 from tests.unprivileged import run_unprivileged
+from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
 from training import report, train
 from training.artifacts import InterruptedAfterWrite, OutputError, write_directory_atomically
 from training.progress import Progress

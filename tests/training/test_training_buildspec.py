@@ -27,7 +27,12 @@ CDK_VARIABLES = {
 CODEBUILD_VARIABLES = {"CODEBUILD_BUILD_ID": "torchlambda-training-dev:0f9c2d4e-1111-2222-3333"}
 # What the source zip must contain, at these paths relative to its root; the default dataset and
 # the benchmark may be left out (the data comes from the bucket).
-SOURCE_ZIP_PATHS = ("training", "lambda_image/app/predictor")
+SOURCE_ZIP_PATHS = (
+    "training",
+    "lambda_image/app/torchlambda/__init__.py",
+    "lambda_image/app/torchlambda/contract.py",
+    "lambda_image/app/torchlambda/predictor",
+)
 NOT_NEEDED = ("data", "benchmarks", "__pycache__")
 
 
@@ -95,15 +100,29 @@ def test_train_then_publish_with_arguments_their_parsers_accept(
 
 
 @pytest.mark.slow
-def test_the_source_zip_paths_are_enough(tmp_path: Path, repository: Path) -> None:
+def test_the_source_zip_paths_are_enough(
+    tmp_path: Path, repository: Path, buildspec: dict[str, Any]
+) -> None:
     for relative in SOURCE_ZIP_PATHS:
-        shutil.copytree(
-            repository / relative,
-            tmp_path / relative,
-            ignore=shutil.ignore_patterns(*NOT_NEEDED),
-        )
-    probe = "import training.train, training.publish, training.install_missing; print('ok')"
+        if (repository / relative).is_dir():
+            shutil.copytree(
+                repository / relative,
+                tmp_path / relative,
+                ignore=shutil.ignore_patterns(*NOT_NEEDED),
+            )
+        else:
+            (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(repository / relative, tmp_path / relative)
+    # The venv's editable install points at the repository: take it off the path, so that only
+    # the zip's copy (found through the buildspec's PYTHONPATH) can be imported.
+    editable = str(repository / "lambda_image" / "app")
+    probe = (
+        f"import sys; sys.path.remove({editable!r}); "
+        "import training.train, training.publish, training.install_missing, torchlambda; "
+        "print(torchlambda.__file__)"
+    )
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["PYTHONPATH"] = buildspec["env"]["variables"]["PYTHONPATH"]
     result = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=tmp_path,
@@ -114,4 +133,4 @@ def test_the_source_zip_paths_are_enough(tmp_path: Path, repository: Path) -> No
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert Path(result.stdout.strip()).is_relative_to(tmp_path)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_image.app.predictor.artifact import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
+from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
 from training import publish
 from training.publish import PublishError, clean_build_id
 

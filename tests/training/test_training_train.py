@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from lambda_image.app.predictor.architecture import DEFAULT_SPEC, build_model
-from lambda_image.app.predictor.artifact import (
-    CARD_FILE,
+from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
+from torchlambda.predictor.architecture import DEFAULT_SPEC, build_model
+from torchlambda.predictor.artifact import (
     CARD_SCHEMA_VERSION,
-    PLOT_FILE,
-    WEIGHTS_FILE,
     load_artifact,
     read_card,
     sha256_file,

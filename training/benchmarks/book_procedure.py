@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lambda_image.app.predictor.architecture import build_model
+from torchlambda.predictor.architecture import build_model
 from training.data import read_dataset, split
 from training.train import evaluate, tensors
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambda_image.app.predictor.artifact import CARD_FILE
+from torchlambda.contract import CARD_FILE
 from training.benchmarks.book_procedure import BOOK_EPOCHS
 from training.data import write_default_dataset
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import Outcome
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
+from torchlambda.api import Outcome
 
 
 def create_logger(service: str) -> Logger:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from errors import bad_request
+from torchlambda.errors import bad_request
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from errors import ApiError
+
+from torchlambda.errors import ApiError
 
 
 def json_response(

@@ -6,8 +6,9 @@ import time
 
 import torch
 from aws_lambda_powertools import Logger
-from predictor.artifact import LoadedModel, load_artifact
-from settings import Settings
+
+from torchlambda.predictor.artifact import LoadedModel, load_artifact
+from torchlambda.settings import Settings
 
 
 def load_model(settings: Settings, logger: Logger) -> LoadedModel:

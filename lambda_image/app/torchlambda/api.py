@@ -11,14 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from errors import ApiError, bad_request
-from http_responses import error_response, json_response
-from inference import ModelOutputError, Predictor
-from request import Request, parse_event
-from validation import in_domain, x_from_body, x_from_query
+from torchlambda.contract import ROUTES
+from torchlambda.errors import ApiError, bad_request
+from torchlambda.http_responses import error_response, json_response
+from torchlambda.inference import ModelOutputError, Predictor
+from torchlambda.request import Request, parse_event
+from torchlambda.validation import in_domain, x_from_body, x_from_query
 
 # Larger integers are logged by size: their digits are noise, and past 4,300 str() refuses them.
 MAX_LOGGED_INT = 10**18
+
+
+Answer = Callable[["Request", "Outcome"], dict[str, Any]]
 
 
 @dataclass
@@ -41,10 +45,12 @@ class InferenceApi:
         self.model_version = model_version
         self.torch_version = torch_version
         self.max_abs_x = max_abs_x
-        self._routes: dict[str, dict[str, Callable[[Request, Outcome], dict[str, Any]]]] = {
-            "/predict": {"GET": self._predict_one, "POST": self._predict_body},
-            "/health": {"GET": self._health},
-        }
+        # The routes table in contract names each route's method here: one table for the
+        # gateway, this router, the local server and the smoke test.
+        self._routes: dict[str, dict[str, Answer]] = {}
+        for route in ROUTES:
+            answer: Answer = getattr(self, route.operation)
+            self._routes.setdefault(route.path, {})[route.method] = answer
 
     def handle(self, event: Any) -> Outcome:
         outcome = Outcome(response={})
@@ -68,7 +74,7 @@ class InferenceApi:
             outcome.response = error_response(outcome.error, self.model_version)
         return outcome
 
-    def _predict_one(self, request: Request, outcome: Outcome) -> dict[str, Any]:
+    def predict_one(self, request: Request, outcome: Outcome) -> dict[str, Any]:
         raw = request.query.get("x")
         outcome.x = _loggable(raw)
         if raw is None:
@@ -86,7 +92,7 @@ class InferenceApi:
             200, {"x": x, "y": y, "model_version": self.model_version}, self.model_version
         )
 
-    def _predict_body(self, request: Request, outcome: Outcome) -> dict[str, Any]:
+    def predict_body(self, request: Request, outcome: Outcome) -> dict[str, Any]:
         values, scalar = x_from_body(request.text_body(), self.max_abs_x)
         outcome.batch_size = len(values)
         if scalar:
@@ -96,7 +102,7 @@ class InferenceApi:
         y: float | list[float] = ys[0] if scalar else ys
         return json_response(200, {"y": y, "model_version": self.model_version}, self.model_version)
 
-    def _health(self, request: Request, outcome: Outcome) -> dict[str, Any]:
+    def health(self, request: Request, outcome: Outcome) -> dict[str, Any]:
         payload = {"status": "ok", "model_version": self.model_version, "torch": self.torch_version}
         return json_response(200, payload, self.model_version)
 

@@ -1,9 +1,11 @@
 """Runtime settings of the function, read once from environment variables (set by the CDK).
 
+The variables' names and defaults are in ``contract``:
+
 ============================  ======================  ==========================================
 variable                      default                 meaning
 ============================  ======================  ==========================================
-MODEL_DIR                     ``model`` beside this   directory with model.pth (and model.json)
+MODEL_DIR                     /var/task/model         directory with model.pth (and model.json)
 TORCH_NUM_THREADS             1                       intra-op threads; 1 is fastest for batch 1
 MAX_ABS_X                     1e6                     requests with abs(x) above it get a 400
 POWERTOOLS_SERVICE_NAME       torchlambda-inference   ``service`` in logs and metrics
@@ -24,11 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from predictor.artifact import DEFAULT_MAX_ABS_X
+from torchlambda import contract
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
-DEFAULT_SERVICE = "torchlambda-inference"
-DEFAULT_NAMESPACE = "TorchLambda"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -39,30 +38,36 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    model_dir: Path = DEFAULT_MODEL_DIR
-    torch_threads: int = 1
-    max_abs_x: float = DEFAULT_MAX_ABS_X
-    service: str = DEFAULT_SERVICE
-    metrics_namespace: str = DEFAULT_NAMESPACE
+    model_dir: Path = Path(contract.MODEL_DIR_IN_IMAGE)
+    torch_threads: int = contract.TORCH_THREADS
+    max_abs_x: float = contract.DEFAULT_MAX_ABS_X
+    service: str = contract.SERVICE_NAME
+    metrics_namespace: str = contract.METRIC_NAMESPACE
     trace_disabled: bool = True
     metrics_disabled: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        defaults = cls()
         return cls(
-            model_dir=Path(environ.get("MODEL_DIR") or DEFAULT_MODEL_DIR),
-            torch_threads=_positive_int(environ, "TORCH_NUM_THREADS", 1),
-            max_abs_x=_positive_finite(environ, "MAX_ABS_X", DEFAULT_MAX_ABS_X),
+            model_dir=Path(environ.get(contract.ENV_MODEL_DIR) or defaults.model_dir),
+            torch_threads=_positive_int(
+                environ, contract.ENV_TORCH_THREADS, defaults.torch_threads
+            ),
+            max_abs_x=_positive_finite(environ, contract.ENV_MAX_ABS_X, defaults.max_abs_x),
             service=service_name(environ),
-            metrics_namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
-            trace_disabled=_flag(environ, "POWERTOOLS_TRACE_DISABLED", True),
-            metrics_disabled=_flag(environ, "POWERTOOLS_METRICS_DISABLED", False),
+            metrics_namespace=environ.get(contract.ENV_METRIC_NAMESPACE)
+            or defaults.metrics_namespace,
+            trace_disabled=_flag(environ, contract.ENV_TRACE_DISABLED, defaults.trace_disabled),
+            metrics_disabled=_flag(
+                environ, contract.ENV_METRICS_DISABLED, defaults.metrics_disabled
+            ),
         )
 
 
 def service_name(environ: Mapping[str, str] = os.environ) -> str:
     """Read on its own so that the logger exists before anything else can fail."""
-    return environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
+    return environ.get(contract.ENV_SERVICE_NAME) or contract.SERVICE_NAME
 
 
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:

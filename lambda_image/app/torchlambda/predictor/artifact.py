@@ -1,4 +1,4 @@
-"""The model artifact contract: file names, the model card, and loading with integrity checks.
+"""The model artifact: the model card, its identity, and loading with integrity checks.
 
 A model directory holds ``model.pth`` (a state_dict), optionally ``model.json`` (the model card) and
 ``training.png``. With a card, the architecture comes from it and the weights' sha256 must match it;
@@ -23,16 +23,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from .architecture import DEFAULT_SPEC, ArchitectureSpec, SpecError, build_model
-from .domain import DomainError, check_finite_over_domain
+from torchlambda.contract import CARD_FILE, DEFAULT_MAX_ABS_X, MODEL_VERSION_LENGTH, WEIGHTS_FILE
+from torchlambda.predictor.architecture import (
+    DEFAULT_SPEC,
+    ArchitectureSpec,
+    SpecError,
+    build_model,
+)
+from torchlambda.predictor.domain import DomainError, check_finite_over_domain
 
-WEIGHTS_FILE = "model.pth"
-CARD_FILE = "model.json"
-PLOT_FILE = "training.png"
 # 2: the card records model_id, which covers the architecture as well as the weights.
 CARD_SCHEMA_VERSION = 2
-# The x domain the API serves unless MAX_ABS_X says otherwise.
-DEFAULT_MAX_ABS_X = 1e6
 
 
 class ArtifactError(RuntimeError):
@@ -53,7 +54,7 @@ class LoadedModel:
     @property
     def version(self) -> str:
         """Short, stable identifier of the exact model (architecture and weights) being served."""
-        return self.model_id[:12]
+        return self.model_id[:MODEL_VERSION_LENGTH]
 
 
 def model_identity(spec: ArchitectureSpec, weights_sha256: str) -> str:

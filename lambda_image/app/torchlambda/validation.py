@@ -11,12 +11,10 @@ import re
 from typing import Any, NoReturn
 
 import orjson
-from errors import ApiError, bad_request
 
-MAX_X_CHARS = 64
-MAX_BATCH = 10_000
-# 10,000 numbers of up to 64 characters each, with separators, fit in 1 MiB.
-MAX_BODY_CHARS = 1 << 20
+from torchlambda.contract import MAX_BATCH, MAX_BODY_CHARS, MAX_X_CHARS
+from torchlambda.errors import ApiError, bad_request
+
 NUMBER_TYPES = frozenset({int, float})
 DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 

@@ -1,0 +1,110 @@
+"""The names every part of TorchLambda shares, defined once: the image, the CDK app, training, ops.
+
+Routes, the model directory and file names, the artifacts bucket's key layout, the alias, the
+service name and metric namespace, the request limits, and the environment variables the
+function reads. Standard library only, so that the CDK app and the ops tools import it for free.
+The Dockerfile cannot import Python: where it repeats a value, a test compares the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+# ---- HTTP API ---------------------------------------------------------------------------------
+
+Method = Literal["GET", "POST"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route of the HTTP API: the gateway, the handler's router and the tests all read these."""
+
+    method: Method
+    path: str
+    operation: str  # the InferenceApi method that answers it, and the OpenAPI operationId
+    summary: str
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/predict", "predict_one", "Predict y for one x given in the query string"),
+    Route("POST", "/predict", "predict_body", "Predict y for a number or a list of numbers"),
+    Route("GET", "/health", "health", "Liveness, the served model version and torch version"),
+)
+
+
+def route_paths() -> dict[str, tuple[Method, ...]]:
+    """Each path with the methods it accepts, in table order."""
+    paths: dict[str, tuple[Method, ...]] = {}
+    for route in ROUTES:
+        paths[route.path] = (*paths.get(route.path, ()), route.method)
+    return paths
+
+
+MODEL_VERSION_HEADER = "x-model-version"
+MODEL_VERSION_LENGTH = 12  # hex digits of the model_id that responses carry
+
+# ---- Request limits ---------------------------------------------------------------------------
+
+MAX_BATCH = 10_000  # numbers in one POST
+MAX_X_CHARS = 64  # characters of x in a query string
+# 10,000 numbers of up to 64 characters each, with separators, fit in 1 MiB.
+MAX_BODY_CHARS = 1 << 20
+DEFAULT_MAX_ABS_X = 1e6  # the x domain served unless MAX_ABS_X says otherwise
+
+# ---- The function -----------------------------------------------------------------------------
+
+HANDLER = "torchlambda.handler.handler"  # the image's CMD
+FUNCTION_ROOT = PurePosixPath("/var/task")  # Lambda's LAMBDA_TASK_ROOT: the image's WORKDIR
+MODEL_DIR_IN_IMAGE = FUNCTION_ROOT / "model"
+ALIAS_NAME = "live"  # the alias the HTTP API invokes and provisioned concurrency sits on
+SERVICE_NAME = "torchlambda-inference"
+METRIC_NAMESPACE = "TorchLambda"
+TORCH_THREADS = 1  # one intra-op thread is fastest for batch-1 requests
+
+# Environment variables the function reads (the CDK sets them; Settings parses them).
+ENV_MODEL_DIR = "MODEL_DIR"
+ENV_TORCH_THREADS = "TORCH_NUM_THREADS"
+ENV_MAX_ABS_X = "MAX_ABS_X"
+ENV_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+ENV_METRIC_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+ENV_TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
+ENV_METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
+# Read by torch's libraries themselves at import; set to TORCH_THREADS in the image.
+LIBRARY_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+# ---- Model artifact ---------------------------------------------------------------------------
+
+WEIGHTS_FILE = "model.pth"
+CARD_FILE = "model.json"
+PLOT_FILE = "training.png"
+MODEL_FILES = (WEIGHTS_FILE, CARD_FILE, PLOT_FILE)
+
+# ---- The artifacts bucket ---------------------------------------------------------------------
+# data/...                                    training data (batch input will sit beside it)
+# models/<env>/<build id>/<MODEL_FILES>       one build's model, written create-only
+# models/<env>/latest.json                    the pointer, written last
+# Batch scoring's output gets a top-level prefix of its own, defined here when it is added.
+
+DATA_PREFIX = "data/"
+MODELS_PREFIX = "models/"
+POINTER_FILE = "latest.json"
+DEFAULT_TRAINING_DATA_KEY = DATA_PREFIX + "train.csv"
+
+
+def environment_models_prefix(environment: str) -> str:
+    """Where one environment's models live; its training role may write nowhere else."""
+    return f"{MODELS_PREFIX}{environment}/"
+
+
+def model_prefix(environment: str, build_id: str) -> str:
+    return f"{environment_models_prefix(environment)}{build_id}/"
+
+
+def model_key(environment: str, build_id: str, file_name: str) -> str:
+    return model_prefix(environment, build_id) + file_name
+
+
+def pointer_key(environment: str) -> str:
+    return environment_models_prefix(environment) + POINTER_FILE
