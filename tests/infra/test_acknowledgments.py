@@ -1,4 +1,4 @@
-"""cdk-nag acknowledgments: each answers a real finding, and the README lists exactly these."""
+"""cdk-nag acknowledgments: each answers a real finding; docs/security.md lists exactly these."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def acknowledged(synthesized: dict[str, SynthesizedEnvironment]) -> set[str]:
 
 
 def readme_rows() -> list[list[str]]:
-    """The cells of the README's acknowledgment table: finding ids, where, why."""
-    text = (ROOT / "README.md").read_text()
+    """The cells of docs/security.md's acknowledgment table: finding ids, where, why."""
+    text = (ROOT / "docs" / "security.md").read_text()
     table = text[text.index(TABLE_START) :].split("\n\n")[1]
     return [line.strip("| ").split(" | ") for line in table.splitlines() if line.startswith("| `")]
 
@@ -80,9 +80,11 @@ def test_readme_lists_exactly_the_acknowledged_findings(
     }
     ids = acknowledged(synthesized)
     for finding, pattern in patterns.items():
-        assert any(pattern.fullmatch(rule) for rule in ids), f"README cites {finding}: not in code"
+        assert any(pattern.fullmatch(rule) for rule in ids), (
+            f"docs/security.md cites {finding}: not in code"
+        )
     for rule in ids:
-        assert any(p.fullmatch(rule) for p in patterns.values()), f"README misses {rule}"
+        assert any(p.fullmatch(rule) for p in patterns.values()), f"docs/security.md misses {rule}"
 
 
 def test_readme_reasons_cite_only_actions_the_templates_grant(
