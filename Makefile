@@ -46,12 +46,18 @@ setup: $(PY_STAMP) $(NPM_STAMP) ## Create .venv and node_modules (idempotent)
 
 .PHONY: synth
 synth: setup ## Synthesize every environment (or ENV=name) into cdk.out, offline
-	$(CDK) synth --quiet $(if $(ENV),-c env=$(ENV))
-	@ls cdk.out/*.template.json | sed 's|^|  |'
+	@# Every stack sits in an environment's stage: '**' selects them all (a bare synth names only
+	@# top-level stacks), and each stage writes its templates to its own cdk.out/assembly-<env>/.
+	$(CDK) synth --quiet $(if $(ENV),-c env=$(ENV)) '**'
+	@ls cdk.out/assembly-*/*.template.json | sed 's|^|  |'
 
 .PHONY: test
 test: setup ## Run the whole suite and every gate (nag, cfn-lint, hadolint, ruff, mypy)
 	$(PY) -m pytest
+
+.PHONY: test-fast
+test-fast: setup ## The unit tier for the inner loop: no synthesis, servers, training or subprocesses
+	$(PY) -m pytest -m "not slow and not synth and not integration" -q
 
 .PHONY: snapshot-update
 snapshot-update: setup ## Refresh the template snapshots after an intended infrastructure change
@@ -77,7 +83,7 @@ clean: ## Remove build outputs (keeps .venv and node_modules)
 TRAINING_DATA := training/data/train.csv
 TRAINING_TEST_DATA := training/data/test.csv
 # The quality gate the environments apply in CodeBuild (infra/config.py), read when `train` runs.
-MAX_VAL_MSE ?= $(shell $(PY) -c 'from infra.config import get_environment as e; print(e("dev").max_validation_mse)')
+MAX_VAL_MSE ?= $(shell $(PY) -c 'from infra.config import get_environment as e; print(e("dev").training.max_validation_mse)')
 
 .PHONY: train
 train: setup ## Train on the default dataset into lambda_image/model/, behind the quality gate

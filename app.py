@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK entry point: stacks for every environment (or `-c env=NAME`), with cdk-nag attached."""
+"""CDK entry point: one stage per environment (or `-c env=NAME`), with cdk-nag attached."""
 
 import os
 import sys
@@ -11,14 +11,12 @@ def main() -> None:
     app = cdk.App()
     try:
         # Imported here so that a config fault prints as lines, not as an import traceback.
-        from infra.application import add_environment, attach_nag, select_environments
+        from infra.application import build_app, select_environments
 
         environments = select_environments(app.node.try_get_context("env"))
     except ValueError as error:
         sys.exit(f"error: {error}")
-    for config in environments:
-        add_environment(app, config, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
-    attach_nag(app)
+    build_app(app, environments, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     app.synth()
 
 

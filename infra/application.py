@@ -1,17 +1,14 @@
-"""Assembles the CDK app: which environments to synthesize, their stacks, and the cdk-nag gate."""
+"""Assembles the CDK app: which environments to synthesize, one stage each, and the cdk-nag gate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from infra.config import APP_NAME, ENVIRONMENTS, EnvironmentConfig, get_environment
-from infra.stacks.artifacts_stack import ArtifactsStack
-from infra.stacks.serving_stack import ServingStack
-from infra.stacks.training_stack import TrainingStack
+from infra.config import ENVIRONMENTS, EnvironmentConfig, get_environment
+from infra.stage import EnvironmentStage
 
 
 def select_environments(name: str | None) -> list[EnvironmentConfig]:
@@ -21,55 +18,22 @@ def select_environments(name: str | None) -> list[EnvironmentConfig]:
     return [get_environment(name)]
 
 
-@dataclass(frozen=True)
-class EnvironmentStacks:
-    artifacts: ArtifactsStack
-    training: TrainingStack
-    serving: ServingStack
-
-    def items(self) -> list[tuple[str, cdk.Stack]]:
-        """(component, stack) pairs; components are the keys of config.STACK_OUTPUTS."""
-        return [
-            ("Artifacts", self.artifacts),
-            ("Training", self.training),
-            ("Serving", self.serving),
-        ]
-
-
-def add_environment(
-    app: cdk.App, config: EnvironmentConfig, *, default_account: str | None
-) -> EnvironmentStacks:
-    common: dict[str, Any] = {
-        "config": config,
-        "env": cdk.Environment(account=config.account or default_account, region=config.region),
-        "termination_protection": config.is_production,
-    }
-    artifacts = ArtifactsStack(
-        app,
-        config.stack_name("Artifacts"),
-        description=f"Model artifacts bucket ({config.name})",
-        **common,
-    )
-    training = TrainingStack(
-        app,
-        config.stack_name("Training"),
-        description=f"Model training on CodeBuild in a PyTorch DLC ({config.name})",
-        **common,
-    )
-    serving = ServingStack(
-        app,
-        config.stack_name("Serving"),
-        description=f"Model inference: Lambda alias behind an HTTP API ({config.name})",
-        **common,
-    )
-    training.add_stack_dependency(artifacts, "trains from and publishes to the artifacts bucket")
-    stacks = EnvironmentStacks(artifacts=artifacts, training=training, serving=serving)
-    for _, stack in stacks.items():
-        cdk.Tags.of(stack).add("project", APP_NAME)
-        cdk.Tags.of(stack).add("environment", config.name)
-    return stacks
+def build_app(
+    app: cdk.App, environments: Iterable[EnvironmentConfig], *, default_account: str | None
+) -> list[EnvironmentStage]:
+    """One stage per environment, every one of them behind the cdk-nag gate."""
+    stages = [
+        EnvironmentStage(app, config=config, default_account=default_account)
+        for config in environments
+    ]
+    attach_nag(app)
+    return stages
 
 
 def attach_nag(app: cdk.App) -> None:
-    """Fail synthesis on any unacknowledged AwsSolutions or Serverless finding."""
+    """Fail synthesis on any unacknowledged AwsSolutions or Serverless finding.
+
+    Registered on the app, the packs check every stack of every nested stage: CDK hands an app's
+    plugins all the stacks of its assembly, nested ones included, and cdk-nag walks the whole tree.
+    """
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))

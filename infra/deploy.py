@@ -8,6 +8,7 @@ one line when credentials or Docker are missing instead of halfway through a dep
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from infra import dlc
-from infra.config import STACK_OUTPUTS, ConfigError, EnvironmentConfig, get_environment
+from infra.config import ConfigError, EnvironmentConfig, get_environment
+from infra.outputs import Component
 
 ACTIONS = ("deploy", "diff", "destroy")
 CDK = ("npx", "--no-install", "cdk")
@@ -77,11 +79,17 @@ def docker_login(account: str, region: str, host: str) -> None:
 REAL_CHECKS = Checks(aws_caller_account, docker_is_ready, docker_login)
 
 
+def stack_selector(config: EnvironmentConfig) -> str:
+    """The environment's stacks to the CDK CLI: stacks in a stage are addressed by path
+    (`dev/Serving`), and `--all` reaches only stacks at the top of the app."""
+    return f"{config.stage_id}/*"
+
+
 def plan(action: str, config: EnvironmentConfig, checks: Checks) -> list[str]:
     """Run the checks for `action` and return the CDK CLI command to execute."""
     if action == "destroy" and config.is_production:
         raise PreflightError("refusing to destroy prod; delete its stacks deliberately by hand")
-    stacks = [config.stack_name(component) for component in STACK_OUTPUTS]
+    stacks = [config.stack_name(component) for component in Component]
     account = checks.caller_account(config.region)
     if config.account and account != config.account:
         raise PreflightError(
@@ -94,12 +102,12 @@ def plan(action: str, config: EnvironmentConfig, checks: Checks) -> list[str]:
             raise PreflightError(
                 "Docker is not running: the CDK builds the inference image locally; start Docker"
             )
-        image = config.inference_image
+        image = config.function.image
         if image.registry == "private":
             host = dlc.registry_host(config.region)
             print(f"logging in to the DLC registry {host} (base image {image.name})")
             checks.registry_login(dlc.dlc_registry_account(config.region), config.region, host)
-    command = [*CDK, action, "--all", "-c", f"env={config.name}"]
+    command = [*CDK, action, stack_selector(config), "-c", f"env={config.name}"]
     if action == "deploy" and config.is_production:
         command += ["--require-approval", "broadening"]
     return command
@@ -117,7 +125,7 @@ def main(argv: Sequence[str] | None = None, checks: Checks = REAL_CHECKS) -> int
     except (ConfigError, PreflightError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print("$ " + " ".join(command), flush=True)
+    print("$ " + shlex.join(command), flush=True)
     return subprocess.run(command, check=False).returncode
 
 

@@ -10,48 +10,35 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.config import (
-    ENVIRONMENTS,
-    AutoScaledProvisionedConcurrency,
-    Canary,
-    EnvironmentConfig,
-    FixedProvisionedConcurrency,
-)
+from infra.config import ENVIRONMENTS, EnvironmentConfig
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- environments:start -->", "<!-- environments:end -->"
 
-
-def provisioned(c: EnvironmentConfig) -> str:
-    pc = c.provisioned_concurrency
-    if isinstance(pc, FixedProvisionedConcurrency):
-        return f"{pc.count} (fixed)"
-    if isinstance(pc, AutoScaledProvisionedConcurrency):
-        return f"{pc.min_capacity}..{pc.max_capacity} at {pc.target_utilization:.0%} utilization"
-    return "none (on demand)"
-
-
-def rollout(c: EnvironmentConfig) -> str:
-    if isinstance(c.deployment, Canary):
-        return f"canary {c.deployment.percentage}% for {c.deployment.minutes} min"
-    return "all at once"
-
-
 ROWS: tuple[tuple[str, Callable[[EnvironmentConfig], str]], ...] = (
     ("Region", lambda c: c.region),
-    ("Memory", lambda c: f"{c.memory_mb} MB, {c.architecture}"),
-    ("Timeout", lambda c: f"{c.timeout_seconds} s"),
-    ("Reserved concurrency", lambda c: str(c.reserved_concurrency or "unreserved")),
-    ("Provisioned concurrency", provisioned),
-    ("API auth", lambda c: "IAM (SigV4)" if c.api_auth == "iam" else "none (public)"),
-    ("Throttling", lambda c: f"{c.throttling.rate_limit:g} rps, burst {c.throttling.burst_limit}"),
-    ("CORS origins", lambda c: ", ".join(c.cors_origins) or "none"),
-    ("Rollout", rollout),
-    ("Log retention", lambda c: f"{c.log_retention_days} days"),
-    ("Stateful resources", lambda c: "retained" if c.retain_stateful_resources else "destroyed"),
-    ("Inference base", lambda c: f"`{c.inference_image.name}` ({c.inference_image.registry})"),
-    ("Training image", lambda c: f"`{c.training_image.name}` on {c.training_compute}"),
-    ("Quality gate", lambda c: f"validation MSE <= {c.max_validation_mse:g}"),
+    ("Memory", lambda c: f"{c.function.memory_mb} MB, {c.function.architecture}"),
+    ("Timeout", lambda c: f"{c.function.timeout_seconds} s"),
+    ("Reserved concurrency", lambda c: str(c.function.reserved_concurrency or "unreserved")),
+    ("Provisioned concurrency", lambda c: c.provisioned.description),
+    ("API auth", lambda c: "IAM (SigV4)" if c.api.auth == "iam" else "none (public)"),
+    (
+        "Throttling",
+        lambda c: f"{c.api.throttling.rate_limit:g} rps, burst {c.api.throttling.burst_limit}",
+    ),
+    ("CORS origins", lambda c: ", ".join(c.api.cors_origins) or "none"),
+    ("Rollout", lambda c: c.rollout.description),
+    ("Log retention", lambda c: f"{c.retention.log_retention_days} days"),
+    (
+        "Stateful resources",
+        lambda c: "retained" if c.retention.retain_stateful_resources else "destroyed",
+    ),
+    (
+        "Inference base",
+        lambda c: f"`{c.function.image.name}` ({c.function.image.registry})",
+    ),
+    ("Training image", lambda c: f"`{c.training.image.name}` on {c.training.compute}"),
+    ("Quality gate", lambda c: f"validation MSE <= {c.training.max_validation_mse:g}"),
 )
 
 

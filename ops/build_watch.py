@@ -11,10 +11,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops.errors import Interrupted, OpsError
-from ops.progress import StatusLine, format_elapsed
+from tooling.status_line import StatusLine
 
 FAILED_PHASE_STATUSES = {"FAILED", "FAULT", "TIMED_OUT", "STOPPED"}
 TAIL_LINES = 20
+
+
+def format_elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 class LogFollower:

@@ -7,28 +7,28 @@ module is imported only when it runs, so `cost` never pays for torch or `smoke` 
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from infra.config import ConfigError, EnvironmentConfig, get_environment
 from ops.errors import OpsError, explain_aws_error
 from ops.units import parse_count
+from tooling.arguments import USAGE_ERROR, OneLineParser, checked
 
-USAGE_ERROR = 2
 DEFAULT_DURATION_MS = 20.0
 MAX_DURATION_MS = 900_000  # Lambda's 15-minute ceiling
 DEFAULT_SMOKE_DEADLINE_S = 120.0  # the whole smoke run: about 70 requests, normally a few seconds
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad argument is one line that names the Make variable to fix."""
+class MakeParser(OneLineParser):
+    """The Makefile's variables reach these arguments, so each message names the variable to fix:
+    argparse's name for the argument (`argument --env: `) would only mislead."""
 
-    def error(self, message: str) -> NoReturn:
-        message = re.sub(r"^argument [^:]+: ", "", message)
-        self.exit(USAGE_ERROR, f"error: {message}\n")
+    def one_line(self, message: str) -> str:
+        return re.sub(r"^argument [^:]+: ", "", message)
 
 
 def environment(name: str) -> EnvironmentConfig:
@@ -45,37 +45,20 @@ def request_count(text: str) -> float:
         raise argparse.ArgumentTypeError(f"REQUESTS={error}") from None
 
 
-def duration_ms(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= MAX_DURATION_MS:
-        raise argparse.ArgumentTypeError(
-            f"DURATION_MS={text!r} must be a number of milliseconds in (0, {MAX_DURATION_MS}]"
-        )
-    return value
+duration_ms = checked(
+    float,
+    lambda ms: 0 < ms <= MAX_DURATION_MS,
+    f"DURATION_MS to be a number of milliseconds in (0, {MAX_DURATION_MS}]",
+)
+smoke_requests = checked(int, lambda n: n >= 1, "SMOKE_REQUESTS to be a whole number >= 1")
+smoke_deadline = checked(
+    float, lambda s: 0 < s < math.inf, "SMOKE_DEADLINE to be a number of seconds > 0"
+)
 
 
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number >= 1")
-    return int(text)
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds > 0")
-    return value
-
-
-def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="python -m ops", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+def build_parser() -> MakeParser:
+    parser = MakeParser(prog="python -m ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=MakeParser)
 
     train = commands.add_parser("train-remote", help="train in CodeBuild, then fetch the model")
     train.add_argument("--env", type=environment, required=True)
@@ -93,10 +76,10 @@ def build_parser() -> OneLineParser:
     smoke = commands.add_parser("smoke", help="check a deployed or local API against the contract")
     smoke.add_argument("--env", type=environment, help="read ApiUrl and auth from the environment")
     smoke.add_argument("--url", help="base URL, e.g. http://127.0.0.1:8080 (overrides ApiUrl)")
-    smoke.add_argument("--requests", type=positive_int, default=50, help="latency sample size")
+    smoke.add_argument("--requests", type=smoke_requests, default=50, help="latency sample size")
     smoke.add_argument(
         "--deadline",
-        type=positive_seconds,
+        type=smoke_deadline,
         default=DEFAULT_SMOKE_DEADLINE_S,
         help="seconds the whole run may take (default %(default)g)",
     )
@@ -119,8 +102,8 @@ def run_train_remote(args: argparse.Namespace) -> int:
     from ops.aws import AwsClients
     from ops.build_watch import BuildWatcher
     from ops.fetch_model import MODEL_DIR, report_fetch
-    from ops.progress import StatusLine
     from ops.remote_training import train_remote
+    from tooling.status_line import StatusLine
 
     clients = AwsClients(args.env)
     model_dir = args.model_dir or MODEL_DIR
@@ -163,7 +146,8 @@ def run_cost(args: argparse.Namespace) -> int:
         say(line)
     plot = args.plot or Path("docs") / f"cost-{config.name}.png"
     title = (
-        f"Monthly cost of {config.name}: {config.memory_mb} MB {config.architecture}, "
+        f"Monthly cost of {config.name}: "
+        f"{config.function.memory_mb} MB {config.function.architecture}, "
         f"{args.duration_ms:g} ms per request\n"
         f"provisioned concurrency {describe_provisioned(config)}"
     )

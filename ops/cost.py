@@ -13,11 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from infra.config import (
-    AutoScaledProvisionedConcurrency,
-    EnvironmentConfig,
-    FixedProvisionedConcurrency,
-)
+from infra.config import EnvironmentConfig
 from ops.prices import PRICES, Prices
 
 MB_PER_GB = 1024  # Lambda bills memory in GB of 1,024 MB
@@ -72,20 +68,19 @@ class MonthlyCost:
 
 
 def setup_from_config(config: EnvironmentConfig) -> LambdaSetup:
-    pc = config.provisioned_concurrency
-    capacity: ProvisionedCapacity | None
-    if isinstance(pc, FixedProvisionedConcurrency):
-        capacity = ProvisionedCapacity(floor=pc.count, ceiling=pc.count, target_utilization=1.0)
-    elif isinstance(pc, AutoScaledProvisionedConcurrency):
-        capacity = ProvisionedCapacity(
-            floor=pc.min_capacity,
-            ceiling=pc.max_capacity,
-            target_utilization=pc.target_utilization,
+    pc = config.provisioned
+    capacity = (
+        ProvisionedCapacity(
+            floor=pc.floor,
+            ceiling=pc.ceiling,
+            target_utilization=pc.target_utilization or 1.0,  # none: a fixed count never scales
         )
-    else:
-        capacity = None
+        if pc.ceiling
+        else None
+    )
+    function = config.function
     return LambdaSetup(
-        memory_mb=config.memory_mb, architecture=config.architecture, provisioned=capacity
+        memory_mb=function.memory_mb, architecture=function.architecture, provisioned=capacity
     )
 
 

@@ -11,10 +11,10 @@ matplotlib.use("Agg")  # files only: never open a window, work without a display
 
 import matplotlib.pyplot as plt
 
-from ops.atomic import atomic_write_bytes
 from ops.cost import Comparison, LambdaSetup, cost_curve
 from ops.prices import PRICES, Prices
 from ops.units import format_count
+from tooling.atomic import write_file_atomically
 
 LOWEST_VOLUME, HIGHEST_VOLUME, POINTS = 1e5, 1e9, 200
 
@@ -93,4 +93,4 @@ def plot_costs(
     # No software/date metadata: the same inputs give the same bytes (a stable committed plot).
     figure.savefig(buffer, format="png", metadata={"Software": None})
     plt.close(figure)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_file_atomically(path, buffer.getvalue())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.config import AutoScaledProvisionedConcurrency, EnvironmentConfig
+from infra.config import EnvironmentConfig
 from ops.cost import Comparison, MonthlyCost
 from ops.prices import PRICES, Prices
 from ops.units import format_count
@@ -18,15 +18,10 @@ LINE_ITEMS = (
 
 
 def describe_provisioned(config: EnvironmentConfig) -> str:
-    pc = config.provisioned_concurrency
-    if pc is None:
+    pc = config.provisioned
+    if not pc.floor:
         return "none (on-demand only)"
-    if isinstance(pc, AutoScaledProvisionedConcurrency):
-        return (
-            f"auto-scaled {pc.min_capacity}..{pc.max_capacity} at "
-            f"{pc.target_utilization:.0%} utilization (floor {pc.min_capacity} always allocated)"
-        )
-    return f"fixed {config.provisioned_floor}"
+    return f"{pc.description}, floor {pc.floor} always allocated"
 
 
 def cost_lines(
@@ -41,7 +36,8 @@ def cost_lines(
     lines = [
         f"Monthly cost of {config.name} ({config.region}): "
         f"{format_count(workload.monthly_requests)} requests/month, "
-        f"{workload.duration_ms:g} ms each, {config.memory_mb} MB {config.architecture}",
+        f"{workload.duration_ms:g} ms each, "
+        f"{config.function.memory_mb} MB {config.function.architecture}",
         f"Provisioned concurrency: {describe_provisioned(config)}; average concurrency "
         f"{comparison.configured.average_concurrency:.3g}",
         f"Prices: {prices.region} list prices as of {prices.as_of} (ops/prices.py), "
@@ -60,7 +56,7 @@ def cost_lines(
         f"as configured at {_volume(comparison.configured_meets_instance)}, "
         f"on-demand only at {_volume(comparison.on_demand_meets_instance)}"
     )
-    if config.provisioned_concurrency is not None:
+    if config.provisioned.ceiling:
         lines.append(
             "Provisioned concurrency is cheaper than on-demand only from "
             f"{_volume(comparison.provisioned_pays_off)}"

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from ops.errors import OpsError
 from ops.model_store import ModelPointer, is_missing_key, published_build_id, read_pointer
+from tooling.atomic import OutputError, write_directory_atomically
 from torchlambda.contract import CARD_FILE, MODEL_FILES, WEIGHTS_FILE, model_key
 from torchlambda.predictor.artifact import (
     ArtifactError,
@@ -19,7 +20,6 @@ from torchlambda.predictor.artifact import (
     read_card,
     sha256_file,
 )
-from training.artifacts import OutputError, write_directory_atomically
 
 # The model the image bakes in (the Dockerfile copies lambda_image/model to MODEL_DIR_IN_IMAGE).
 MODEL_DIR = Path(__file__).resolve().parents[1] / "lambda_image" / "model"
@@ -46,7 +46,7 @@ def fetch_model(
 ) -> FetchedModel:
     """Install `build_id`'s model (default: the one latest.json points at) into `model_dir`.
 
-    The files land in a staging directory beside `model_dir` (training's atomic directory writer);
+    The files land in a staging directory beside `model_dir` (tooling's atomic directory writer);
     only a complete, verified model is renamed into place, so any failure leaves the current model
     exactly as it was. Other files kept in `model_dir` carry over.
     """

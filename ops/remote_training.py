@@ -37,8 +37,8 @@ def train_remote(
     project = stack_output(clients.cloudformation, config, "TrainingProjectName")
     bucket = stack_output(clients.cloudformation, config, "ArtifactsBucketName")
     if data is not None:
-        clients.s3.upload_file(str(data), bucket, config.training_data_key)
-        say(f"uploaded {data} to s3://{bucket}/{config.training_data_key}")
+        clients.s3.upload_file(str(data), bucket, config.training.data_key)
+        say(f"uploaded {data} to s3://{bucket}/{config.training.data_key}")
 
     build_id = clients.codebuild.start_build(projectName=project)["build"]["id"]
     say(f"started build {build_id} of project {project}")

@@ -12,8 +12,9 @@ from infra.config import EnvironmentConfig
 from ops.aws import AwsClients
 from ops.errors import OpsError
 from ops.http_client import HttpClient, Signer
-from ops.smoke import SmokeTest, percentile
+from ops.smoke import SmokeTest
 from ops.stack_outputs import stack_output
+from tooling.percentiles import percentile
 
 
 def smoke(
@@ -32,7 +33,7 @@ def smoke(
         session = session or boto3.Session()
         if url is None:
             url = stack_output(AwsClients(config, session).cloudformation, config, "ApiUrl")
-        if config.api_auth == "iam":
+        if config.api.auth == "iam":
             credentials = session.get_credentials()
             if credentials is None:
                 raise NoCredentialsError()

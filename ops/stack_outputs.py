@@ -6,7 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.config import STACK_OUTPUTS, EnvironmentConfig
+from infra.config import EnvironmentConfig
+from infra.outputs import STACK_OUTPUTS
 from ops.errors import OpsError
 
 # A stack in these states has not (yet, or any more) published usable outputs.
@@ -24,7 +25,7 @@ UNUSABLE_STATUSES = {
 
 
 def component_of(output: str) -> str:
-    """The stack component that publishes `output` (per infra.config.STACK_OUTPUTS)."""
+    """The stack component that publishes `output` (per infra.outputs.STACK_OUTPUTS)."""
     for component, outputs in STACK_OUTPUTS.items():
         if output in outputs:
             return component

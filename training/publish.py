@@ -26,11 +26,12 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tooling.arguments import OneLineParser
 from torchlambda.contract import (
     CARD_FILE,
     PLOT_FILE,
@@ -184,13 +185,8 @@ def _put(
         raise PublishError(f"s3://{bucket}/{key}: upload failed ({error})") from None
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m training.publish",
         description="Upload a model directory to models/<env>/<build id>/ and then point "
         f"models/<env>/{POINTER_FILE} at it.",

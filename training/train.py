@@ -13,27 +13,27 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import torch
 from torch import nn
 
+from tooling.arguments import USAGE_ERROR, OneLineParser, checked
+from tooling.atomic import InterruptedAfterWrite, OutputError, write_directory_atomically
+from tooling.interrupts import sigterm_as_interrupt
 from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
 from torchlambda.predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
 from torchlambda.predictor.artifact import ArtifactError, load_artifact, sha256_file
 
 from . import report
-from .artifacts import InterruptedAfterWrite, OutputError, write_directory_atomically
 from .card import build_card, data_source
 from .data import DataError, Dataset, read_dataset, split
 from .fit import FitConfig, FitResult, fit
-from .interrupts import sigterm_as_interrupt
 from .progress import Progress
 
-EXIT_DATA, EXIT_USAGE, EXIT_GATE, EXIT_INTERRUPTED = 1, 2, 3, 130
+EXIT_DATA, EXIT_USAGE, EXIT_GATE, EXIT_INTERRUPTED = 1, USAGE_ERROR, 3, 130
 # Measured on 2 cores: one thread trains this small MLP as fast as two on an idle machine, and
 # over ten times faster when other work shares the cores (two threads then contend).
 DEFAULT_THREADS = 1
@@ -48,34 +48,13 @@ class GateError(Exception):
     """The model is worse than the quality gate allows, or not fit to serve at all."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One actionable line instead of argparse's usage block.
-        self.exit(EXIT_USAGE, f"error: {message} (see {self.prog} --help)\n")
-
-
-def _checked(convert: Callable[[str], Any], valid: Callable[[Any], bool], wanted: str) -> Any:
-    """An argparse type that converts, checks, and names what it wanted when it fails."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not valid(value):
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
-        return value
-
-    return parse
-
-
-_positive_int = _checked(int, lambda n: n >= 1, "a positive integer")
-_positive_float = _checked(float, lambda f: math.isfinite(f) and f > 0, "a positive number")
-_fraction = _checked(float, lambda f: 0 < f < 1, "a number between 0 and 1")
+_positive_int = checked(int, lambda n: n >= 1, "a positive integer")
+_positive_float = checked(float, lambda f: math.isfinite(f) and f > 0, "a positive number")
+_fraction = checked(float, lambda f: 0 < f < 1, "a number between 0 and 1")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m training.train",
         description="Train the model and write model.pth, model.json and training.png into --out, "
         "atomically: the previous model stays until the new one is complete.",

@@ -14,8 +14,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
 from infra.constructs.retention import log_group
+from infra.settings.api import ApiSettings
+from infra.settings.retention import RetentionSettings
 from torchlambda.contract import ROUTES
 
 # Only variables HTTP APIs support; one JSON object per request.
@@ -58,18 +59,21 @@ class HttpApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        environment_name: str,
+        api: ApiSettings,
+        retention: RetentionSettings,
         alias: lambda_.IAlias,
+        function_timeout: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         self.api = apigwv2.HttpApi(
             self,
             "Api",
-            description=f"Model predictions ({config.name})",
+            description=f"Model predictions ({environment_name})",
             create_default_stage=False,
-            cors_preflight=self._cors(config),
+            cors_preflight=self._cors(api.cors_origins),
         )
-        self.access_logs = log_group(self, "AccessLogs", config)
+        self.access_logs = log_group(self, "AccessLogs", retention)
         self.stage = apigwv2.HttpStage(
             self,
             "DefaultStage",
@@ -77,8 +81,8 @@ class HttpApi(Construct):
             stage_name="$default",
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(
-                rate_limit=config.throttling.rate_limit,
-                burst_limit=config.throttling.burst_limit,
+                rate_limit=api.throttling.rate_limit,
+                burst_limit=api.throttling.burst_limit,
             ),
             access_log_settings=JsonAccessLogs(self.access_logs),
         )
@@ -87,9 +91,9 @@ class HttpApi(Construct):
             "Alias",
             alias,
             payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
-            timeout=Duration.seconds(config.timeout_seconds + 1),
+            timeout=function_timeout.plus(Duration.seconds(1)),
         )
-        authorizer = authorizers.HttpIamAuthorizer() if config.api_auth == "iam" else None
+        authorizer = authorizers.HttpIamAuthorizer() if api.auth == "iam" else None
         self.routes = [
             route
             for table_route in ROUTES
@@ -105,8 +109,8 @@ class HttpApi(Construct):
                 Validations.of(route).acknowledge(
                     Acknowledgment(
                         id="AwsSolutions-APIG4",
-                        reason=f"{config.name} is deliberately public (api_auth='none' in "
-                        "infra/config.py); the stage throttles it and prod requires IAM.",
+                        reason=f"{environment_name} is deliberately public (api auth 'none' "
+                        "in infra/config.py); the stage throttles it and prod requires IAM.",
                     )
                 )
 
@@ -115,11 +119,11 @@ class HttpApi(Construct):
         return self.stage.url
 
     @staticmethod
-    def _cors(config: EnvironmentConfig) -> apigwv2.CorsPreflightOptions | None:
-        if not config.cors_origins:
+    def _cors(origins: tuple[str, ...]) -> apigwv2.CorsPreflightOptions | None:
+        if not origins:
             return None
         return apigwv2.CorsPreflightOptions(
-            allow_origins=list(config.cors_origins),
+            allow_origins=list(origins),
             allow_methods=[
                 apigwv2.CorsHttpMethod.GET,
                 apigwv2.CorsHttpMethod.POST,

@@ -15,46 +15,58 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.config import (
-    AutoScaledProvisionedConcurrency,
-    EnvironmentConfig,
-    FixedProvisionedConcurrency,
-)
+from infra.constructs.names import name_before_stages
 from infra.constructs.retention import log_group
+from infra.settings.function import FunctionSettings
+from infra.settings.provisioned import ProvisionedConcurrency
+from infra.settings.retention import RetentionSettings
 from torchlambda import contract
 
 IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "lambda_image"
 
 
 class InferenceFunction(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_name: str,
+        function: FunctionSettings,
+        provisioned: ProvisionedConcurrency,
+        retention: RetentionSettings,
+        base_image_uri: str,
+    ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = log_group(self, "Logs", config)
+        self.log_group = log_group(self, "Logs", retention)
         self.role = self._execution_role()
-        arm = config.architecture == "arm64"
+        # The gateway in front must wait longer than this (see HttpApi).
+        self.timeout = Duration.seconds(function.timeout_seconds)
+        arm = function.architecture == "arm64"
+        threads = str(function.torch_threads)
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
-            description=f"PyTorch model inference ({config.name})",
+            description=f"PyTorch model inference ({environment_name})",
             code=lambda_.DockerImageCode.from_image_asset(
                 str(IMAGE_CONTEXT),
-                build_args={"BASE_IMAGE": config.inference_image.uri(config.region)},
+                build_args={"BASE_IMAGE": base_image_uri},
                 platform=ecr_assets.Platform.LINUX_ARM64
                 if arm
                 else ecr_assets.Platform.LINUX_AMD64,
             ),
             architecture=lambda_.Architecture.ARM_64 if arm else lambda_.Architecture.X86_64,
-            memory_size=config.memory_mb,
-            timeout=Duration.seconds(config.timeout_seconds),
-            reserved_concurrent_executions=config.reserved_concurrency,
+            memory_size=function.memory_mb,
+            timeout=self.timeout,
+            reserved_concurrent_executions=function.reserved_concurrency,
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 contract.ENV_MODEL_DIR: str(contract.MODEL_DIR_IN_IMAGE),
-                contract.ENV_TORCH_THREADS: str(config.torch_threads),
-                **{name: str(config.torch_threads) for name in contract.LIBRARY_THREAD_VARIABLES},
+                contract.ENV_TORCH_THREADS: threads,
+                **dict.fromkeys(contract.LIBRARY_THREAD_VARIABLES, threads),
                 contract.ENV_SERVICE_NAME: contract.SERVICE_NAME,
                 contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
                 # Lambda's active tracing records every invocation without the X-Ray SDK; the
@@ -67,9 +79,9 @@ class InferenceFunction(Construct):
             "Live",
             alias_name=contract.ALIAS_NAME,
             version=self.function.current_version,
-            provisioned_concurrent_executions=config.provisioned_floor or None,
+            provisioned_concurrent_executions=provisioned.floor or None,
         )
-        self.scaling = self._auto_scale(config)
+        self._auto_scale(provisioned)
         self._acknowledge_findings()
 
     def _execution_role(self) -> iam.Role:
@@ -88,28 +100,25 @@ class InferenceFunction(Construct):
         )
         return role
 
-    def _auto_scale(self, config: EnvironmentConfig) -> appscaling.ScalableTarget | None:
-        pc = config.provisioned_concurrency
-        if not isinstance(pc, AutoScaledProvisionedConcurrency):
-            assert pc is None or isinstance(pc, FixedProvisionedConcurrency)
-            return None
+    def _auto_scale(self, provisioned: ProvisionedConcurrency) -> None:
+        target = provisioned.target_utilization
+        if target is None:
+            return  # nothing to track: the alias keeps its floor
         scaling = self.alias.add_auto_scaling(
-            min_capacity=pc.min_capacity, max_capacity=pc.max_capacity
+            min_capacity=provisioned.floor, max_capacity=provisioned.ceiling
         )
-        scaling.scale_on_utilization(utilization_target=pc.target_utilization)
-        for schedule in pc.schedules:
+        scaling.scale_on_utilization(
+            utilization_target=target,
+            # Its name is a replacement property: keep the one the deployed policy has.
+            policy_name=name_before_stages(self.alias, "AliasScaling", "Target", "Tracking"),
+        )
+        for schedule in provisioned.schedules:
             scaling.scale_on_schedule(
                 schedule.name,
                 schedule=appscaling.Schedule.expression(schedule.cron),
                 min_capacity=schedule.min_capacity,
                 max_capacity=schedule.max_capacity,
             )
-        # The alias's own ScalableTarget construct; exposed for tests and dashboards.
-        return next(
-            child
-            for child in self.alias.node.find_all()
-            if isinstance(child, appscaling.ScalableTarget)
-        )
 
     def _acknowledge_findings(self) -> None:
         policy = self.role.node.find_child("DefaultPolicy")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.config import APP_NAME, EnvironmentConfig
-from infra.constructs.retention import retain_auto_delete_logs
+from infra.config import APP_NAME
+from infra.constructs.retention import removal_policy, retain_auto_delete_logs
+from infra.settings.retention import RetentionSettings
 
 # Old model versions stay recoverable for a while after being overwritten or deleted.
 NONCURRENT_VERSION_DAYS = 90
@@ -23,20 +24,26 @@ BUCKET_NAME_FORMAT = APP_NAME.lower() + "-artifacts-{env}-{account}-{region}"
 
 
 def artifacts_bucket_name(
-    config: EnvironmentConfig, account: str = Aws.ACCOUNT_ID, region: str = Aws.REGION
+    environment: str, account: str = Aws.ACCOUNT_ID, region: str = Aws.REGION
 ) -> str:
     """A fixed, globally unique name: other stacks refer to the bucket without cross-stack
     exports, and the bucket is never replaced by accident (its data outlives every deploy)."""
-    return BUCKET_NAME_FORMAT.format(env=config.name, account=account, region=region)
+    return BUCKET_NAME_FORMAT.format(env=environment, account=account, region=region)
 
 
 class ModelArtifacts(Construct):
     """Versioned, encrypted, TLS-only bucket with server access logs to a dedicated log bucket."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        retention: RetentionSettings,
+    ) -> None:
         super().__init__(scope, construct_id)
-        retain = config.retain_stateful_resources
-        access_log_days = max(config.log_retention_days, 30)
+        access_log_days = max(retention.log_retention_days, 30)
 
         def secure_bucket(bucket_id: str, **props: Any) -> s3.Bucket:
             # SSE-S3: S3 server access logging cannot deliver to a bucket encrypted with SSE-KMS.
@@ -47,8 +54,8 @@ class ModelArtifacts(Construct):
                 enforce_ssl=True,
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
                 object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
-                auto_delete_objects=not retain,
+                removal_policy=removal_policy(retention),
+                auto_delete_objects=not retention.retain_stateful_resources,
                 **props,
             )
 
@@ -67,7 +74,7 @@ class ModelArtifacts(Construct):
 
         self.bucket = secure_bucket(
             "Bucket",
-            bucket_name=artifacts_bucket_name(config),
+            bucket_name=bucket_name,
             versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="artifacts/",
@@ -79,4 +86,4 @@ class ModelArtifacts(Construct):
                 )
             ],
         )
-        retain_auto_delete_logs(self, config)
+        retain_auto_delete_logs(self, retention)

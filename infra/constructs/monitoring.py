@@ -21,7 +21,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
+from infra.settings.alerting import AlertingSettings
+from infra.settings.provisioned import ProvisionedConcurrency
 
 PERIOD = Duration.minutes(1)
 # A warm prediction takes well under 10 ms; a p99 near a second means cold starts or overload.
@@ -38,7 +39,6 @@ class MonitoredResources:
     alias: lambda_.Alias
     api: apigwv2.HttpApi
     function_logs: logs.ILogGroup
-    provisioned: bool
 
 
 class Monitoring(Construct):
@@ -47,11 +47,13 @@ class Monitoring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        environment_name: str,
+        alerting: AlertingSettings,
+        provisioned: ProvisionedConcurrency,
         resources: MonitoredResources,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic = self._alarm_topic(config)
+        self.topic = self._alarm_topic(environment_name, alerting)
         alias, api = resources.alias, resources.api
 
         self.errors_alarm = self._alarm(
@@ -84,11 +86,11 @@ class Monitoring(Construct):
                 datapoints_to_alarm=3,
                 description="Requests exceed provisioned concurrency and start cold.",
             )
-            if resources.provisioned
+            if provisioned.floor
             else None
         )
 
-        self.dashboard_name = f"{config.stack_name('Serving')}-dashboard"
+        self.dashboard_name = f"{Stack.of(self).stack_name}-dashboard"
         self.dashboard = cw.Dashboard(
             self,
             "Dashboard",
@@ -105,11 +107,11 @@ class Monitoring(Construct):
             f"#dashboards:name={self.dashboard_name}"
         )
 
-    def _alarm_topic(self, config: EnvironmentConfig) -> sns.Topic:
+    def _alarm_topic(self, environment_name: str, alerting: AlertingSettings) -> sns.Topic:
         key = kms.Key(
             self,
             "TopicKey",
-            description=f"Encrypts the alarm topic ({config.name})",
+            description=f"Encrypts the alarm topic ({environment_name})",
             enable_key_rotation=True,
         )
         # CloudWatch publishes to the encrypted topic, so it must be able to use the key.
@@ -122,8 +124,8 @@ class Monitoring(Construct):
             )
         )
         topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True)
-        if config.alarm_email:
-            topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        if alerting.alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(alerting.alarm_email))
         return topic
 
     def _alarm(

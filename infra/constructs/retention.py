@@ -6,7 +6,7 @@ from aws_cdk import CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
+from infra.settings.retention import RetentionSettings
 
 # The stack-wide singleton behind `auto_delete_objects=True` (aws-cdk-lib's S3 bucket module).
 AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
@@ -37,25 +37,25 @@ _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
 }
 
 
-def log_retention(config: EnvironmentConfig) -> logs.RetentionDays:
-    return _RETENTION_BY_DAYS[config.log_retention_days]
+def log_retention(retention: RetentionSettings) -> logs.RetentionDays:
+    return _RETENTION_BY_DAYS[retention.log_retention_days]
 
 
-def removal_policy(config: EnvironmentConfig) -> RemovalPolicy:
+def removal_policy(retention: RetentionSettings) -> RemovalPolicy:
     """Keep stateful resources (logs, data) where the environment says so; else clean up."""
-    return RemovalPolicy.RETAIN if config.retain_stateful_resources else RemovalPolicy.DESTROY
+    return RemovalPolicy.RETAIN if retention.retain_stateful_resources else RemovalPolicy.DESTROY
 
 
-def log_group(scope: Construct, construct_id: str, config: EnvironmentConfig) -> logs.LogGroup:
+def log_group(scope: Construct, construct_id: str, retention: RetentionSettings) -> logs.LogGroup:
     return logs.LogGroup(
         scope,
         construct_id,
-        retention=log_retention(config),
-        removal_policy=removal_policy(config),
+        retention=log_retention(retention),
+        removal_policy=removal_policy(retention),
     )
 
 
-def retain_auto_delete_logs(scope: Construct, config: EnvironmentConfig) -> None:
+def retain_auto_delete_logs(scope: Construct, retention: RetentionSettings) -> None:
     """Send the CDK's bucket-emptying function to a log group with retention.
 
     The provider offers no logging option, and without one Lambda creates
@@ -67,5 +67,5 @@ def retain_auto_delete_logs(scope: Construct, config: EnvironmentConfig) -> None
         return
     handler = provider.node.find_child("Handler")
     assert isinstance(handler, CfnResource)
-    group = log_group(scope, "AutoDeleteObjectsLogs", config)
+    group = log_group(scope, "AutoDeleteObjectsLogs", retention)
     handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})

@@ -10,7 +10,26 @@ from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.config import Canary, EnvironmentConfig
+from infra.settings.rollout import DeploymentStrategy
+
+
+class DeploymentConfigs:
+    """Builds the CodeDeploy configuration a strategy asks for (a settings.rollout builder)."""
+
+    def __init__(self, scope: Construct) -> None:
+        self._scope = scope
+
+    def all_at_once(self) -> codedeploy.ILambdaDeploymentConfig:
+        return codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE
+
+    def canary(self, *, percentage: int, minutes: int) -> codedeploy.ILambdaDeploymentConfig:
+        return codedeploy.LambdaDeploymentConfig(
+            self._scope,
+            "Canary",
+            traffic_routing=codedeploy.TimeBasedCanaryTrafficRouting(
+                interval=Duration.minutes(minutes), percentage=percentage
+            ),
+        )
 
 
 class Rollout(Construct):
@@ -19,30 +38,16 @@ class Rollout(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        strategy: DeploymentStrategy,
         alias: lambda_.Alias,
         alarms: Sequence[cw.IAlarm],
     ) -> None:
         super().__init__(scope, construct_id)
-        strategy = config.deployment
-        if isinstance(strategy, Canary):
-            deployment_config: codedeploy.ILambdaDeploymentConfig = (
-                codedeploy.LambdaDeploymentConfig(
-                    self,
-                    "Canary",
-                    traffic_routing=codedeploy.TimeBasedCanaryTrafficRouting(
-                        interval=Duration.minutes(strategy.minutes),
-                        percentage=strategy.percentage,
-                    ),
-                )
-            )
-        else:
-            deployment_config = codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE
         self.deployment_group = codedeploy.LambdaDeploymentGroup(
             self,
             "DeploymentGroup",
             alias=alias,
-            deployment_config=deployment_config,
+            deployment_config=strategy.build(DeploymentConfigs(self)),
             alarms=list(alarms),
             auto_rollback=codedeploy.AutoRollbackConfig(
                 failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True

@@ -14,20 +14,23 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra import dlc
-from infra.config import EnvironmentConfig
 from infra.constructs.model_artifacts import artifacts_bucket_name
 from infra.constructs.retention import log_group
+from infra.settings.retention import RetentionSettings
+from infra.settings.training import TrainingSettings
 from torchlambda import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The source zip holds exactly what training needs, at the same paths as in the repository:
-# the training package, and of the runtime package what it shares with the inference image (the
-# contract and the model definition).
+# the training package, the tooling it shares with ops, and of the runtime package what it
+# shares with the inference image (the contract and the model definition).
 SOURCE_EXCLUDES = [
     "*",
     ".*",
     "!training",
     "!training/**",
+    "!tooling",
+    "!tooling/**",
     "!lambda_image",
     "!lambda_image/app",
     "!lambda_image/app/torchlambda",
@@ -55,7 +58,9 @@ class TrainingProject(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
+        environment_name: str,
+        training: TrainingSettings,
+        retention: RetentionSettings,
         bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -63,34 +68,36 @@ class TrainingProject(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            description=f"Encrypts training build artifacts and logs ({config.name})",
+            description=f"Encrypts training build artifacts and logs ({environment_name})",
             enable_key_rotation=True,
         )
-        self.log_group = log_group(self, "Logs", config)
-        self.model_prefix = contract.environment_models_prefix(config.name)
+        self.log_group = log_group(self, "Logs", retention)
+        self.model_prefix = contract.environment_models_prefix(environment_name)
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
-            description=f"Service role of the training project ({config.name})",
+            description=f"Service role of the training project ({environment_name})",
         )
         self.project = codebuild.Project(
             self,
             "Project",
-            description=f"Trains the model in the PyTorch DLC and publishes it ({config.name})",
+            description=(
+                f"Trains the model in the PyTorch DLC and publishes it ({environment_name})"
+            ),
             source=codebuild.Source.s3(bucket=self.source.bucket, path=self.source.s3_object_key),
             build_spec=codebuild.BuildSpec.from_source_filename("training/buildspec.yml"),
             environment=codebuild.BuildEnvironment(
-                build_image=self._build_image(config),
-                compute_type=COMPUTE[config.training_compute],
+                build_image=self._build_image(training),
+                compute_type=COMPUTE[training.compute],
             ),
             environment_variables={
                 name: codebuild.BuildEnvironmentVariable(value=value)
                 for name, value in {
                     "ARTIFACTS_BUCKET": bucket.bucket_name,
-                    "ENVIRONMENT_NAME": config.name,
-                    "TRAINING_DATA_KEY": config.training_data_key,
-                    "MAX_VALIDATION_MSE": str(config.max_validation_mse),
+                    "ENVIRONMENT_NAME": environment_name,
+                    "TRAINING_DATA_KEY": training.data_key,
+                    "MAX_VALIDATION_MSE": str(training.max_validation_mse),
                 }.items()
             },
             encryption_key=self.key,
@@ -106,18 +113,19 @@ class TrainingProject(Construct):
         )
         self._grant_build_access()
         self._grant_artifact_access(bucket)
-        self._acknowledge_findings(config)
+        self._acknowledge_findings(environment_name)
 
-    def _build_image(self, config: EnvironmentConfig) -> codebuild.IBuildImage:
-        image = config.training_image
+    def _build_image(self, training: TrainingSettings) -> codebuild.IBuildImage:
+        image = training.image
         spec = image.spec
+        stack = Stack.of(self)
         if image.registry == "public":
-            return codebuild.LinuxBuildImage.from_docker_registry(image.uri(config.region))
-        account = dlc.dlc_registry_account(config.region)
+            return codebuild.LinuxBuildImage.from_docker_registry(image.uri(stack.region))
+        account = dlc.dlc_registry_account(stack.region)
         repository = ecr.Repository.from_repository_attributes(
             self,
             "DlcRepository",
-            repository_arn=Stack.of(self).format_arn(
+            repository_arn=stack.format_arn(
                 service="ecr", account=account, resource="repository", resource_name=spec.repository
             ),
             repository_name=spec.repository,
@@ -189,7 +197,7 @@ class TrainingProject(Construct):
             )
         )
 
-    def _acknowledge_findings(self, config: EnvironmentConfig) -> None:
+    def _acknowledge_findings(self, environment_name: str) -> None:
         Validations.of(self.project).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-CB5",
@@ -199,7 +207,7 @@ class TrainingProject(Construct):
         )
         stack = Stack.of(self)
         # cdk-nag names pseudo parameters this way in its finding ids.
-        bucket_name = artifacts_bucket_name(config, "<AWS::AccountId>", "<AWS::Region>")
+        bucket_name = artifacts_bucket_name(environment_name, "<AWS::AccountId>", "<AWS::Region>")
         bucket_arn_text = f"arn:{stack.partition}:s3:::{bucket_name}"
         findings = {
             "Action::kms:GenerateDataKey*": "CDK grant on this project's own encryption key only.",

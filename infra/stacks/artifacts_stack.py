@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Stack
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
-from infra.constructs.model_artifacts import ModelArtifacts
+from infra.constructs.model_artifacts import ModelArtifacts, artifacts_bucket_name
+from infra.outputs import ArtifactsOutput
+from infra.stacks.publishing import publish_outputs
 
 
 class ArtifactsStack(Stack):
@@ -16,10 +18,18 @@ class ArtifactsStack(Stack):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.artifacts = ModelArtifacts(self, "ModelArtifacts", config=config)
-        CfnOutput(
+        self.artifacts = ModelArtifacts(
             self,
-            "ArtifactsBucketName",
-            value=self.artifacts.bucket.bucket_name,
-            description="S3 bucket holding training data (data/) and models (models/<env>/)",
+            "ModelArtifacts",
+            bucket_name=artifacts_bucket_name(config.name),
+            retention=config.retention,
+        )
+        self.outputs = publish_outputs(
+            self,
+            {
+                ArtifactsOutput.BUCKET_NAME: (
+                    self.artifacts.bucket.bucket_name,
+                    "S3 bucket holding training data (data/) and models (models/<env>/)",
+                ),
+            },
         )

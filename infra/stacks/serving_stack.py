@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Stack
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
@@ -12,6 +12,8 @@ from infra.constructs.http_api import HttpApi
 from infra.constructs.inference_function import InferenceFunction
 from infra.constructs.monitoring import MonitoredResources, Monitoring
 from infra.constructs.rollout import Rollout
+from infra.outputs import ServingOutput
+from infra.stacks.publishing import publish_outputs
 
 
 class ServingStack(Stack):
@@ -19,31 +21,58 @@ class ServingStack(Stack):
         self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.inference = InferenceFunction(self, "Inference", config=config)
-        self.http_api = HttpApi(self, "Http", config=config, alias=self.inference.alias)
+        self.inference = InferenceFunction(
+            self,
+            "Inference",
+            environment_name=config.name,
+            function=config.function,
+            provisioned=config.provisioned,
+            retention=config.retention,
+            base_image_uri=config.function.image.uri(config.region),
+        )
+        self.http_api = HttpApi(
+            self,
+            "Http",
+            environment_name=config.name,
+            api=config.api,
+            retention=config.retention,
+            alias=self.inference.alias,
+            function_timeout=self.inference.timeout,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
-            config=config,
+            environment_name=config.name,
+            alerting=config.alerting,
+            provisioned=config.provisioned,
             resources=MonitoredResources(
                 alias=self.inference.alias,
                 api=self.http_api.api,
                 function_logs=self.inference.log_group,
-                provisioned=config.provisioned_floor > 0,
             ),
         )
         self.rollout = Rollout(
             self,
             "Rollout",
-            config=config,
+            strategy=config.rollout,
             alias=self.inference.alias,
             alarms=self.monitoring.rollback_alarms,
         )
-        outputs = {
-            "ApiUrl": (self.http_api.url, "Base URL of the HTTP API"),
-            "FunctionName": (self.inference.function.function_name, "Inference function"),
-            "AliasArn": (self.inference.alias.function_arn, "The `live` alias the API invokes"),
-            "DashboardUrl": (self.monitoring.dashboard_url, "CloudWatch dashboard"),
-        }
-        for name, (value, description) in outputs.items():
-            CfnOutput(self, name, value=value, description=description)
+        self.outputs = publish_outputs(
+            self,
+            {
+                ServingOutput.API_URL: (self.http_api.url, "Base URL of the HTTP API"),
+                ServingOutput.FUNCTION_NAME: (
+                    self.inference.function.function_name,
+                    "Inference function",
+                ),
+                ServingOutput.ALIAS_ARN: (
+                    self.inference.alias.function_arn,
+                    "The `live` alias the API invokes",
+                ),
+                ServingOutput.DASHBOARD_URL: (
+                    self.monitoring.dashboard_url,
+                    "CloudWatch dashboard",
+                ),
+            },
+        )

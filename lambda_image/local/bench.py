@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lambda_image.local.function import LocalContext, model_dir
+from tooling.percentiles import percentile
 from torchlambda.contract import ENV_MODEL_DIR, WEIGHTS_FILE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,11 +43,6 @@ COLD_CHILDREN = {
     ),
 }
 Row = tuple[str, str, str, str]
-
-
-def percentile_us(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1e6
 
 
 def timed(call: Callable[[], Any], repeats: int) -> list[float]:
@@ -141,13 +137,14 @@ def warm_rows(directory: Path) -> list[Row]:
         handler(get_event, context)
     growth_mib = (rss_kib() - before) / 1024
 
-    ours, theirs = percentile_us(warm, 0.5), percentile_us(book, 0.5)
+    warm_us, book_us = [s * 1e6 for s in warm], [s * 1e6 for s in book]
+    ours, theirs = percentile(warm_us, 0.5), percentile(book_us, 0.5)
     batch_s, batch_best_s = statistics.median(batch), min(batch)
     return [
         (
             "warm GET /predict, p50 (p99)",
-            f"{ours:.0f} us ({percentile_us(warm, 0.99):.0f} us)",
-            f"{theirs:.0f} us ({percentile_us(book, 0.99):.0f} us)",
+            f"{ours:.0f} us ({percentile(warm_us, 0.99):.0f} us)",
+            f"{theirs:.0f} us ({percentile(book_us, 0.99):.0f} us)",
             "<= 80 us",
         ),
         ("  speed-up over loading per request", f"{theirs / ours:.0f}x", "1x", ">= 15x"),

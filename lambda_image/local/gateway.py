@@ -1,5 +1,6 @@
-"""What API Gateway's HTTP API does around the function: HTTP request -> payload 2.0 event, and the
-function's result -> HTTP response. Only the parts this API relies on are reproduced."""
+"""What API Gateway's HTTP API does around the function: the routes that reach it, HTTP request ->
+payload 2.0 event, and the function's result -> HTTP response. Only the parts this API relies on
+are reproduced."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from torchlambda.contract import ROUTES
+
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+# The API's routes, as (method, path): the deployed API has these and no other, so a request that
+# matches none never reaches the function.
+ROUTE_KEYS = frozenset((route.method, route.path) for route in ROUTES)
 
 
 @dataclass(frozen=True)
@@ -22,10 +28,21 @@ class HttpResponse:
     body: bytes
 
 
+# What API Gateway answers itself, whatever the method, for a request no route takes.
+NOT_FOUND = HttpResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+
+
+def route_key(method: str, target: str) -> tuple[str, str]:
+    """The (method, path) of an origin-form request target, as the routes are matched: exactly,
+    on the $default stage."""
+    return method, target.partition("?")[0]
+
+
 def to_event(
     method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes, source_ip: str
 ) -> dict[str, Any]:
     path, _, raw_query = target.partition("?")
+    matched_route = f"{method} {path}"  # the gateway forwards only requests that match a route
     merged: dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
@@ -37,7 +54,7 @@ def to_event(
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": matched_route,
         "rawPath": path,
         "rawQueryString": raw_query,
         "headers": merged,
@@ -53,7 +70,7 @@ def to_event(
                 "userAgent": merged.get("user-agent", ""),
             },
             "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
+            "routeKey": matched_route,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),

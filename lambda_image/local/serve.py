@@ -4,9 +4,11 @@ The socket is bound and the URL printed before the model loads, so a client may 
 its request is answered as soon as init is done. Each connection has its own thread, up to
 MAX_CONNECTIONS at once; each read waits at most TIMEOUT_SECONDS and a whole request must arrive
 within REQUEST_SECONDS, so a slow or idle client holds up no one else and holds its thread for a
-bounded time. The function runs one invocation at a time, like one Lambda sandbox. What the gateway
-refuses itself (a malformed request, a body over 10 MiB, a request left unfinished, one connection
-too many) is answered in the API's JSON error envelope, never in HTML.
+bounded time. The function runs one invocation at a time, like one Lambda sandbox. A request that
+no route of the table takes is answered as the deployed HTTP API answers it (404, `{"message":"Not
+Found"}`), without calling the function. What the server refuses itself (a malformed request, a
+body over 10 MiB, a request left unfinished, one connection too many) is answered in the API's
+JSON error envelope, never in HTML.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from lambda_image.local.function import (
     model_dir,
     require_model,
 )
-from lambda_image.local.gateway import from_result, to_event
+from lambda_image.local.gateway import (
+    NOT_FOUND,
+    ROUTE_KEYS,
+    HttpResponse,
+    from_result,
+    route_key,
+    to_event,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -44,12 +53,9 @@ TIMEOUT_SECONDS = 15.0  # for each read and write, and for an idle keep-alive co
 REQUEST_SECONDS = 30.0  # for a whole request (line, headers, body), however it trickles in
 MAX_CONNECTIONS = 64  # a thread each; one more is refused at once
 LINGER_SECONDS = 2.0  # how long a closing connection reads what the client is still sending
-# The methods an HTTP API route can name; the function answers those it does not serve itself.
-FORWARDED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # Stable codes for the refusals the gateway makes itself, as the function's own codes are.
 ERROR_CODES = {
     HTTPStatus.BAD_REQUEST: "bad_request",
-    HTTPStatus.NOT_FOUND: "not_found",
     HTTPStatus.REQUEST_TIMEOUT: "request_timeout",
     HTTPStatus.LENGTH_REQUIRED: "length_required",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "payload_too_large",
@@ -171,6 +177,7 @@ class _DeadlineReader(io.RawIOBase):
 
 class GatewayHandler(BaseHTTPRequestHandler):
     function: ClassVar[Any] = None
+    routes: ClassVar[frozenset[tuple[str, str]]] = ROUTE_KEYS  # (method, path) pairs that reach it
     # One sandbox runs one invocation at a time; the handler and its logger are not thread-safe.
     invocation_lock: ClassVar[threading.Lock] = threading.Lock()
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
@@ -237,8 +244,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if not self.raw_requestline.strip():  # parse_request would close without an answer
             self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
             return False
-        # parse_request refuses an unrouted method itself when the request expects 100 Continue.
-        if not (self.parse_request() and self._method_routed()):  # it has sent 400, 431 or 505
+        # Each sends its refusal (400, 431, 505, or the API's 404 for a request no route takes);
+        # parse_request checks the route itself when the request expects 100 Continue.
+        if not (self.parse_request() and self._routed()):
             return False
         self.path = origin_form(self.path)
         return True
@@ -252,23 +260,17 @@ class GatewayHandler(BaseHTTPRequestHandler):
             line = self.rfile.readline(MAX_LINE + 1)
         return line
 
-    def _method_routed(self) -> bool:
-        """Whether an HTTP API route can name the method; False once the 404 has been sent."""
-        if self.command in FORWARDED_METHODS:
+    def _routed(self) -> bool:
+        """Whether a route takes the request; False once the API's own 404 has been sent."""
+        if route_key(self.command, origin_form(self.path)) in self.routes:
             return True
-        # What the deployed HTTP API answers for a method no route names (not 405: its Allow
-        # header would have to list methods for a path the gateway knows nothing about).
-        self.send_error(HTTPStatus.NOT_FOUND, f"no route for method {self.command!r}")
+        self._send(NOT_FOUND, close=True)  # its body, if any, is left unread
         return False
 
     def handle_expect_100(self) -> bool:
         # Refuse before the client sends a body that would not be read, and never say 100 Continue
         # to a request that will be refused.
-        return (
-            self._method_routed()
-            and self._content_length() is not None
-            and super().handle_expect_100()
-        )
+        return self._routed() and self._content_length() is not None and super().handle_expect_100()
 
     def _content_length(self) -> int | None:
         """The body's length in bytes, or None once its refusal has been sent."""
@@ -296,11 +298,15 @@ class GatewayHandler(BaseHTTPRequestHandler):
         )
         with self.invocation_lock:
             result = self.function(event, LocalContext())
-        response = from_result(result)
+        self._send(from_result(result))
+
+    def _send(self, response: HttpResponse, *, close: bool = False) -> None:
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("content-length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)

@@ -1,7 +1,9 @@
-"""Synthesizes every environment once per session, the way `cdk synth` does.
+"""Synthesizes every environment once per session as `cdk synth` does: a stage each, cdk-nag on.
 
-`cdk.App()` inside pytest does not read cdk.json, so its `context` (feature flags) is passed in
-explicitly: otherwise tests would check templates that differ from what gets deployed.
+The session's app is built by `build_app`, as app.py builds it, so the assertion tests and the
+cdk-nag gate share one synthesis. `cdk.App()` inside pytest does not read cdk.json, so its
+`context` (feature flags) is passed in explicitly: otherwise tests would check templates that
+differ from what gets deployed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.application import EnvironmentStacks, add_environment
+from infra.application import build_app
 from infra.config import ENVIRONMENTS, EnvironmentConfig
+from infra.stage import EnvironmentStage
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_ACCOUNT = "123456789012"
@@ -33,7 +36,7 @@ def new_app(outdir: Path | None = None) -> cdk.App:
 @dataclass
 class SynthesizedEnvironment:
     config: EnvironmentConfig
-    stacks: EnvironmentStacks
+    stage: EnvironmentStage
     templates: dict[str, Template]  # component -> template
     template_files: dict[str, Path]  # component -> synthesized template file
 
@@ -51,21 +54,38 @@ class SynthesizedEnvironment:
         return dict(json.loads(path.read_text()))
 
 
+@dataclass(frozen=True)
+class SynthesizedApp:
+    outdir: Path
+    environments: dict[str, SynthesizedEnvironment]
+    nag_failure: str | None  # what synthesis raised when cdk-nag refused it; None when it passed
+
+
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedEnvironment]:
-    """All environments in one App with a fixed account; no cdk-nag (its own test covers it)."""
+def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """All environments in one App with a fixed account, behind cdk-nag as in app.py."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = new_app(outdir)
-    result = {}
-    for name, config in ENVIRONMENTS.items():
-        stacks = add_environment(app, config, default_account=TEST_ACCOUNT)
-        result[name] = SynthesizedEnvironment(config, stacks, {}, {})
-    app.synth()
-    for env in result.values():
-        for component, stack in env.stacks.items():
+    stages = build_app(app, ENVIRONMENTS.values(), default_account=TEST_ACCOUNT)
+    nag_failure = None
+    try:
+        app.synth()
+    except RuntimeError as error:  # jsii surfaces ValidationFailed as RuntimeError
+        # Validation runs last: every stage's assembly is complete, only the verdict failed.
+        nag_failure = str(error)
+    environments = {}
+    for stage in stages:
+        env = SynthesizedEnvironment(stage.config, stage, {}, {})
+        for component, stack in stage.stacks.items():
             env.templates[component] = Template.from_stack(stack)
-            env.template_files[component] = outdir / stack.template_file
-    return result
+            env.template_files[component] = Path(stage.outdir) / stack.template_file
+        environments[stage.config.name] = env
+    return SynthesizedApp(outdir, environments, nag_failure)
+
+
+@pytest.fixture(scope="session")
+def synthesized(synthesized_app: SynthesizedApp) -> dict[str, SynthesizedEnvironment]:
+    return synthesized_app.environments
 
 
 @pytest.fixture(params=list(ENVIRONMENTS))

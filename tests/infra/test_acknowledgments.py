@@ -9,7 +9,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
-from infra.application import add_environment, attach_nag
+from infra.application import build_app
 from infra.config import ENVIRONMENTS
 from tests.infra.conftest import ROOT, TEST_ACCOUNT, SynthesizedEnvironment, new_app
 from tests.infra.test_iam_and_logs import as_list, identity_statements
@@ -21,12 +21,11 @@ def acknowledged(synthesized: dict[str, SynthesizedEnvironment]) -> set[str]:
     """Finding ids acknowledged anywhere, as cdk-nag names them (`AwsSolutions-IAM5[...]`)."""
     found = set()
     for env in synthesized.values():
-        for _, stack in env.stacks.items():
-            for construct in stack.node.find_all():
-                for entry in construct.node.metadata:
-                    if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                        # Recorded with a namespace: `Annotation::AwsSolutions-CB5`.
-                        found |= {rule.split("::", 1)[1] for rule in entry.data}
+        for construct in env.stage.node.find_all():
+            for entry in construct.node.metadata:
+                if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                    # Recorded with a namespace: `Annotation::AwsSolutions-CB5`.
+                    found |= {rule.split("::", 1)[1] for rule in entry.data}
     return found
 
 
@@ -58,9 +57,7 @@ def test_every_acknowledgment_answers_a_finding(
     """Without acknowledgments cdk-nag reports exactly the acknowledged ids: none is stale."""
     monkeypatch.setattr(cdk.Validations, "acknowledge", lambda self, *rules: None)
     app = new_app(tmp_path)
-    for config in ENVIRONMENTS.values():
-        add_environment(app, config, default_account=TEST_ACCOUNT)
-    attach_nag(app)
+    build_app(app, ENVIRONMENTS.values(), default_account=TEST_ACCOUNT)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())

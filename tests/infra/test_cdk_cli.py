@@ -1,18 +1,24 @@
-"""The pinned CDK CLI drives app.py: environment selection and offline synthesis."""
+"""The pinned CDK CLI drives app.py: one stage per environment, selection, offline synthesis."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from infra.config import ENVIRONMENTS, STACK_OUTPUTS
+from infra.config import DEV, ENVIRONMENTS, STAGING
+from infra.deploy import stack_selector
+from infra.outputs import Component
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
+# `cdk ls` prints a stack in a stage as its path, then its CloudFormation name.
+LISTED_STACK = re.compile(r"(?P<path>\S+) \((?P<name>[^)]+)\)")
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,29 +44,59 @@ def cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_ls_lists_every_environments_stacks(tmp_path: Path) -> None:
-    result = cdk("ls", outdir=tmp_path)
+def listed_stacks(stdout: str) -> dict[str, str]:
+    """Stack path -> stack name, from `cdk ls` (every line must be a stack)."""
+    matches = [LISTED_STACK.fullmatch(line) for line in stdout.splitlines()]
+    assert all(matches), stdout
+    return {m["path"]: m["name"] for m in matches if m}
+
+
+def stacks_of(config_name: str) -> dict[str, str]:
+    config = ENVIRONMENTS[config_name]
+    return {f"{config.stage_id}/{c}": config.stack_name(c) for c in Component}
+
+
+@pytest.fixture(scope="module")
+def whole_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`cdk ls` of the whole app: the cloud assembly it synthesized, and what it printed."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    result = cdk("ls", outdir=outdir)
     assert result.returncode == 0, result.stderr
-    listed = set(result.stdout.split())
-    expected = {
-        config.stack_name(component)
-        for config in ENVIRONMENTS.values()
-        for component in STACK_OUTPUTS
+    return outdir, result.stdout
+
+
+def test_ls_lists_every_environments_stacks(whole_app: tuple[Path, str]) -> None:
+    _, stdout = whole_app
+    assert listed_stacks(stdout) == {
+        path: name for env in ENVIRONMENTS for path, name in stacks_of(env).items()
     }
-    assert expected <= listed
+
+
+def test_deploy_selects_exactly_one_environments_stacks(whole_app: tuple[Path, str]) -> None:
+    """What `make deploy|diff|destroy ENV=dev` passes the CLI, against the assembly of every
+    stage (read as it is, app.py does not run again): dev's stacks, none of staging's or prod's."""
+    assembly, _ = whole_app
+    result = cdk("ls", "--app", str(assembly), stack_selector(DEV), outdir=assembly)
+    assert result.returncode == 0, result.stderr
+    assert listed_stacks(result.stdout) == stacks_of(DEV.name)
+
+
+def artifacts(manifest: Path, artifact_type: str) -> dict[str, Any]:
+    found = json.loads(manifest.read_text())["artifacts"]
+    return {key: a for key, a in found.items() if a["type"] == artifact_type}
 
 
 def test_env_context_selects_one_environment(tmp_path: Path) -> None:
     result = cdk("synth", "--quiet", "-c", "env=staging", outdir=tmp_path)
     assert result.returncode == 0, result.stderr
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    stacks = {
-        name
-        for name, artifact in manifest["artifacts"].items()
-        if artifact["type"] == "aws:cloudformation:stack"
-    }
-    assert stacks and all(name.endswith("-staging") for name in stacks)
-    assert (tmp_path / "TorchLambda-Artifacts-staging.template.json").exists()
+    assert list(artifacts(tmp_path / "manifest.json", "cdk:cloud-assembly")) == ["assembly-staging"]
+    stage_dir = tmp_path / "assembly-staging"
+    stacks = artifacts(stage_dir / "manifest.json", "aws:cloudformation:stack").values()
+    assert {stack["displayName"]: stack["properties"]["stackName"] for stack in stacks} == (
+        stacks_of(STAGING.name)
+    )
+    for stack in stacks:
+        assert (stage_dir / stack["properties"]["templateFile"]).exists()
 
 
 def test_unknown_env_fails_with_one_line_listing_valid_names(tmp_path: Path) -> None:

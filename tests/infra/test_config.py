@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -14,28 +15,42 @@ from infra.config import (
     ENVIRONMENTS,
     PROD,
     STAGING,
-    AllAtOnce,
-    AutoScaledProvisionedConcurrency,
-    Canary,
     ConfigError,
     EnvironmentConfig,
-    FixedProvisionedConcurrency,
-    ImageChoice,
-    ScheduledCapacity,
-    Throttling,
     get_environment,
 )
+from infra.settings.alerting import AlertingSettings
+from infra.settings.api import Throttling
+from infra.settings.images import ImageChoice
+from infra.settings.provisioned import (
+    AutoScaledProvisionedConcurrency,
+    FixedProvisionedConcurrency,
+    OnDemand,
+    ScheduledCapacity,
+)
+from infra.settings.rollout import AllAtOnce, Canary
 
 
-def rejected(match: str, **changes: object) -> ConfigError:
-    base = changes.pop("base", DEV)
-    assert isinstance(base, EnvironmentConfig)
+def rejected(match: str, base: EnvironmentConfig = DEV, **sections: object) -> ConfigError:
+    """Replacing whole sections of `base` fails with one line that matches `match`."""
     with pytest.raises(ConfigError, match=match) as caught:
-        dataclasses.replace(base, **changes)
+        dataclasses.replace(base, **sections)
     message = str(caught.value)
     assert len(message.splitlines()) == 1, message
     assert message.startswith(f"{base.name}: ")
     return caught.value
+
+
+def function(**changes: Any) -> dict[str, object]:
+    return {"function": dataclasses.replace(DEV.function, **changes)}
+
+
+def api(**changes: Any) -> dict[str, object]:
+    return {"api": dataclasses.replace(DEV.api, **changes)}
+
+
+def training(**changes: Any) -> dict[str, object]:
+    return {"training": dataclasses.replace(DEV.training, **changes)}
 
 
 def test_defaults_are_valid_and_distinct() -> None:
@@ -44,53 +59,88 @@ def test_defaults_are_valid_and_distinct() -> None:
 
 
 def test_dev_pays_nothing_while_idle() -> None:
-    assert DEV.provisioned_concurrency is None
-    assert DEV.provisioned_floor == 0
-    assert not DEV.retain_stateful_resources
+    assert DEV.provisioned == OnDemand()
+    assert DEV.provisioned.floor == DEV.provisioned.ceiling == 0
+    assert not DEV.retention.retain_stateful_resources
 
 
 def test_prod_scales_warm_capacity_rolls_out_by_canary_and_requires_iam() -> None:
-    assert isinstance(PROD.provisioned_concurrency, AutoScaledProvisionedConcurrency)
-    assert PROD.provisioned_floor >= 1
-    assert isinstance(PROD.deployment, Canary)
-    assert PROD.api_auth == "iam"
-    assert PROD.retain_stateful_resources
-    assert STAGING.provisioned_floor == 1
+    assert PROD.provisioned.floor >= 1
+    assert PROD.provisioned.ceiling > PROD.provisioned.floor
+    assert PROD.provisioned.target_utilization == 0.7
+    assert PROD.rollout == Canary(percentage=10, minutes=5)
+    assert PROD.api.auth == "iam"
+    assert PROD.retention.retain_stateful_resources
+    assert STAGING.provisioned.floor == STAGING.provisioned.ceiling == 1
+
+
+def test_each_provisioned_concurrency_choice_describes_itself() -> None:
+    """What the table, the infrastructure and the cost model read instead of asking the type."""
+    fixed = FixedProvisionedConcurrency(3)
+    scaled = AutoScaledProvisionedConcurrency(2, 20, target_utilization=0.7)
+    assert (OnDemand().floor, OnDemand().ceiling, OnDemand().target_utilization) == (0, 0, None)
+    assert (fixed.floor, fixed.ceiling, fixed.target_utilization) == (3, 3, None)
+    assert (scaled.floor, scaled.ceiling, scaled.target_utilization) == (2, 20, 0.7)
+    assert [c.description for c in (OnDemand(), fixed, scaled)] == [
+        "none (on demand)",
+        "3 (fixed)",
+        "2..20 at 70% utilization",
+    ]
+
+
+class Recorder:
+    """A rollout builder that says which step it was asked for."""
+
+    def all_at_once(self) -> str:
+        return "all at once"
+
+    def canary(self, *, percentage: int, minutes: int) -> str:
+        return f"canary {percentage} {minutes}"
+
+
+def test_each_rollout_strategy_builds_itself() -> None:
+    assert AllAtOnce().build(Recorder()) == "all at once"
+    assert Canary(percentage=10, minutes=5).build(Recorder()) == "canary 10 5"
+    assert [s.description for s in (AllAtOnce(), PROD.rollout)] == [
+        "all at once",
+        "canary 10% for 5 min",
+    ]
 
 
 @pytest.mark.parametrize("timeout", [0, 29, 30, 900])
 def test_timeout_must_stay_below_the_http_api_integration_limit(timeout: int) -> None:
-    rejected("HTTP API integration", timeout_seconds=timeout)
+    rejected("HTTP API integration", **function(timeout_seconds=timeout))
 
 
 def test_longest_allowed_timeout_is_accepted() -> None:
-    assert dataclasses.replace(DEV, timeout_seconds=28).timeout_seconds == 28
+    config = dataclasses.replace(DEV, **function(timeout_seconds=28))
+    assert config.function.timeout_seconds == 28
 
 
 def test_provisioned_must_not_exceed_reserved() -> None:
     rejected(
         "exceeds reserved_concurrency=2",
-        reserved_concurrency=2,
-        provisioned_concurrency=FixedProvisionedConcurrency(3),
+        **function(reserved_concurrency=2),
+        provisioned=FixedProvisionedConcurrency(3),
     )
 
 
 def test_auto_scaling_maximum_must_not_exceed_reserved() -> None:
     rejected(
         "exceeds reserved_concurrency=5",
-        reserved_concurrency=5,
-        provisioned_concurrency=AutoScaledProvisionedConcurrency(min_capacity=1, max_capacity=6),
+        **function(reserved_concurrency=5),
+        provisioned=AutoScaledProvisionedConcurrency(min_capacity=1, max_capacity=6),
     )
 
 
 def test_fixed_provisioned_count_must_be_positive() -> None:
-    rejected("must be >= 1", provisioned_concurrency=FixedProvisionedConcurrency(0))
+    rejected("must be >= 1", provisioned=FixedProvisionedConcurrency(0))
 
 
 def test_auto_scaling_min_must_not_exceed_max() -> None:
     rejected(
         "min_capacity=5 > max_capacity=2",
-        provisioned_concurrency=AutoScaledProvisionedConcurrency(min_capacity=5, max_capacity=2),
+        provisioned=AutoScaledProvisionedConcurrency(min_capacity=5, max_capacity=2),
     )
 
 
@@ -98,7 +148,7 @@ def test_auto_scaling_min_must_not_exceed_max() -> None:
 def test_auto_scaling_target_must_be_a_fraction(target: float) -> None:
     rejected(
         "target_utilization",
-        provisioned_concurrency=AutoScaledProvisionedConcurrency(1, 2, target_utilization=target),
+        provisioned=AutoScaledProvisionedConcurrency(1, 2, target_utilization=target),
     )
 
 
@@ -106,7 +156,7 @@ def test_schedule_bounds_must_fit_the_scaling_range() -> None:
     schedule = ScheduledCapacity("peak", "cron(0 8 ? * MON-FRI *)", min_capacity=5, max_capacity=50)
     rejected(
         "schedule 'peak'",
-        provisioned_concurrency=AutoScaledProvisionedConcurrency(1, 10, schedules=(schedule,)),
+        provisioned=AutoScaledProvisionedConcurrency(1, 10, schedules=(schedule,)),
     )
 
 
@@ -114,22 +164,29 @@ def test_schedule_expression_must_be_cron_rate_or_at() -> None:
     schedule = ScheduledCapacity("peak", "0 8 * * *", min_capacity=1, max_capacity=2)
     rejected(
         "is not cron",
-        provisioned_concurrency=AutoScaledProvisionedConcurrency(1, 10, schedules=(schedule,)),
+        provisioned=AutoScaledProvisionedConcurrency(1, 10, schedules=(schedule,)),
     )
 
 
 @pytest.mark.parametrize("memory", [127, 10_241, 0])
 def test_memory_must_be_within_lambda_limits(memory: int) -> None:
-    rejected("outside Lambda's 128..10240", memory_mb=memory)
+    rejected("outside Lambda's 128..10240", **function(memory_mb=memory))
 
 
 @pytest.mark.parametrize(("rate", "burst"), [(0, 10), (-1, 10), (100, 50)])
 def test_burst_must_cover_a_positive_rate(rate: float, burst: int) -> None:
-    rejected("need burst >= rate > 0", throttling=Throttling(rate_limit=rate, burst_limit=burst))
+    rejected(
+        "need burst >= rate > 0",
+        **api(throttling=Throttling(rate_limit=rate, burst_limit=burst)),
+    )
 
 
 def test_prod_must_retain_stateful_resources() -> None:
-    rejected("prod must retain stateful resources", base=PROD, retain_stateful_resources=False)
+    rejected(
+        "prod must retain stateful resources",
+        base=PROD,
+        retention=dataclasses.replace(PROD.retention, retain_stateful_resources=False),
+    )
 
 
 @pytest.mark.parametrize("region", ["us-west-9", "mars-1", "US-WEST-2", ""])
@@ -150,52 +207,56 @@ def test_malformed_account_is_rejected(account: str) -> None:
 
 
 def test_reserved_concurrency_must_be_positive() -> None:
-    rejected("reserved_concurrency=0", reserved_concurrency=0)
+    rejected("reserved_concurrency=0", **function(reserved_concurrency=0))
 
 
 @pytest.mark.parametrize(("percentage", "minutes"), [(0, 5), (100, 5), (10, 0), (10, 3000)])
 def test_canary_bounds(percentage: int, minutes: int) -> None:
-    rejected("canary", deployment=Canary(percentage=percentage, minutes=minutes))
+    rejected("canary", rollout=Canary(percentage=percentage, minutes=minutes))
 
 
 def test_log_retention_must_be_a_cloudwatch_value() -> None:
-    rejected("not a CloudWatch Logs value", log_retention_days=8)
+    rejected(
+        "not a CloudWatch Logs value",
+        retention=dataclasses.replace(DEV.retention, log_retention_days=8),
+    )
 
 
 def test_alarm_email_must_be_an_address() -> None:
-    rejected("not an e-mail address", alarm_email="ops-team")
+    rejected("not an e-mail address", alerting=AlertingSettings(alarm_email="ops-team"))
 
 
 @pytest.mark.parametrize("origin", ["localhost:3000", "ftp://example.com", "https://a.com/path"])
 def test_cors_origins_must_be_origins(origin: str) -> None:
-    rejected("CORS origin", cors_origins=(origin,))
+    rejected("CORS origin", **api(cors_origins=(origin,)))
 
 
 def test_unknown_api_auth_is_rejected() -> None:
-    rejected("api_auth='cognito'", api_auth="cognito")
+    rejected("api_auth='cognito'", **api(auth="cognito"))
 
 
 def test_training_data_must_live_under_data_prefix() -> None:
-    rejected("must live under data/", training_data_key="train.csv")
+    rejected("must live under data/", **training(data_key="train.csv"))
 
 
 def test_quality_threshold_must_be_positive() -> None:
-    rejected("max_validation_mse=0", max_validation_mse=0)
+    rejected("max_validation_mse=0", **training(max_validation_mse=0))
 
 
 def test_torch_threads_bounded_by_lambda_vcpus() -> None:
-    rejected("torch_threads=7", torch_threads=7)
+    rejected("torch_threads=7", **function(torch_threads=7))
 
 
 def test_unknown_image_is_rejected_with_the_known_ones() -> None:
     rejected(
-        "unknown DLC image 'pytorch:9.9'.*known images", inference_image=ImageChoice("pytorch:9.9")
+        "unknown DLC image 'pytorch:9.9'.*known images",
+        **function(image=ImageChoice("pytorch:9.9")),
     )
 
 
 def test_image_past_end_of_patch_is_rejected_without_a_reason() -> None:
     old = ImageChoice("pytorch-inference:2.6.0-cpu-py312-ubuntu22.04-ec2", registry="private")
-    rejected("passed its end of patch on 2026-06-30", inference_image=old)
+    rejected("passed its end of patch on 2026-06-30", **function(image=old))
 
 
 def test_image_past_end_of_patch_is_allowed_with_a_reason() -> None:
@@ -204,8 +265,8 @@ def test_image_past_end_of_patch_is_allowed_with_a_reason() -> None:
         registry="private",
         allow_past_end_of_patch="pinned until the 2.13 migration is validated",
     )
-    config = dataclasses.replace(DEV, inference_image=old)
-    assert config.inference_image.spec.framework_version == "2.6.0"
+    config = dataclasses.replace(DEV, **function(image=old))
+    assert config.function.image.spec.framework_version == "2.6.0"
 
 
 def test_current_default_image_becomes_invalid_after_its_end_of_patch() -> None:
@@ -220,44 +281,57 @@ def test_private_only_image_cannot_come_from_public_ecr() -> None:
     old = ImageChoice(
         "pytorch-inference:2.6.0-cpu-py312-ubuntu22.04-ec2", allow_past_end_of_patch="testing"
     )
-    rejected("not on public ECR", inference_image=old)
+    rejected("not on public ECR", **function(image=old))
 
 
 def test_arm64_function_needs_an_arm64_base_image() -> None:
-    rejected("no arm64 variant", architecture="arm64")
+    rejected("no arm64 variant", **function(architecture="arm64"))
 
 
 def test_gpu_training_needs_a_gpu_image_and_cpu_a_cpu_image() -> None:
-    rejected("needs gpu", training_compute="gpu", training_image=ImageChoice(registry="private"))
-    rejected("needs cpu", training_image=ImageChoice("pytorch:2.13-cu133-amzn2023"))
+    rejected("needs gpu", **training(compute="gpu", image=ImageChoice(registry="private")))
+    rejected("needs cpu", **training(image=ImageChoice("pytorch:2.13-cu133-amzn2023")))
     rejected(
         "needs training_image registry='private'",
-        training_compute="gpu",
-        training_image=ImageChoice("pytorch:2.13-cu133-amzn2023"),
+        **training(compute="gpu", image=ImageChoice("pytorch:2.13-cu133-amzn2023")),
     )
     gpu = dataclasses.replace(
         DEV,
-        training_compute="gpu",
-        training_image=ImageChoice("pytorch:2.13-cu133-amzn2023", registry="private"),
+        **training(
+            compute="gpu",
+            image=ImageChoice("pytorch:2.13-cu133-amzn2023", registry="private"),
+        ),
     )
-    assert gpu.training_image.spec.accelerator == "gpu"
+    assert gpu.training.image.spec.accelerator == "gpu"
 
 
 def test_inference_image_must_be_cpu() -> None:
     rejected(
-        "inference_image.*needs cpu", inference_image=ImageChoice("pytorch:2.13-cu133-amzn2023")
+        "inference_image.*needs cpu",
+        **function(image=ImageChoice("pytorch:2.13-cu133-amzn2023")),
     )
 
 
 def test_several_faults_give_one_line_each() -> None:
     with pytest.raises(ConfigError) as caught:
-        dataclasses.replace(DEV, memory_mb=1, timeout_seconds=60, region="nowhere")
+        dataclasses.replace(DEV, region="nowhere", **function(memory_mb=1, timeout_seconds=60))
+    assert len(str(caught.value).splitlines()) == 3
+
+
+def test_faults_in_several_sections_are_all_reported() -> None:
+    with pytest.raises(ConfigError) as caught:
+        dataclasses.replace(
+            DEV,
+            provisioned=FixedProvisionedConcurrency(0),
+            alerting=AlertingSettings(alarm_email="ops-team"),
+            **training(max_validation_mse=0),
+        )
     assert len(str(caught.value).splitlines()) == 3
 
 
 def test_all_at_once_is_the_default_rollout_outside_prod() -> None:
-    assert isinstance(DEV.deployment, AllAtOnce)
-    assert isinstance(STAGING.deployment, AllAtOnce)
+    assert DEV.rollout == AllAtOnce()
+    assert STAGING.rollout == AllAtOnce()
 
 
 def test_get_environment_lists_valid_names_for_unknown_ones() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 
 import pytest
 
 from infra import deploy
-from infra.config import DEV, PROD, ImageChoice
+from infra.config import DEV, PROD
+from infra.settings.images import ImageChoice
 
 
 class FakeWorld:
@@ -27,10 +29,25 @@ def test_deploy_runs_the_pinned_cli_for_that_environments_stacks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     command = deploy.plan("deploy", DEV, FakeWorld().checks())
-    assert command == ["npx", "--no-install", "cdk", "deploy", "--all", "-c", "env=dev"]
+    assert command == ["npx", "--no-install", "cdk", "deploy", "dev/*", "-c", "env=dev"]
     said = capsys.readouterr().out
     assert "TorchLambda-Artifacts-dev, TorchLambda-Training-dev, TorchLambda-Serving-dev" in said
     assert "123456789012, us-west-2" in said
+
+
+def test_the_command_it_prints_can_be_pasted_into_a_shell(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran: list[list[str]] = []
+
+    def run(command: list[str], check: bool) -> subprocess.CompletedProcess[str]:
+        ran.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(deploy.subprocess, "run", run)
+    assert deploy.main(["diff", "--env", "dev"], FakeWorld().checks()) == 0
+    assert "$ npx --no-install cdk diff 'dev/*' -c env=dev\n" in capsys.readouterr().out
+    assert ran == [["npx", "--no-install", "cdk", "diff", "dev/*", "-c", "env=dev"]]
 
 
 def test_prod_deploys_ask_before_broadening_permissions() -> None:
@@ -62,7 +79,9 @@ def test_wrong_account_is_refused() -> None:
 
 def test_private_dlc_base_logs_in_to_its_registry_first() -> None:
     world = FakeWorld()
-    private = dataclasses.replace(DEV, inference_image=ImageChoice(registry="private"))
+    private = dataclasses.replace(
+        DEV, function=dataclasses.replace(DEV.function, image=ImageChoice(registry="private"))
+    )
     deploy.plan("deploy", private, world.checks())
     assert world.logins == [
         ("763104351884", "us-west-2", "763104351884.dkr.ecr.us-west-2.amazonaws.com")

@@ -61,12 +61,13 @@ def test_every_log_group_has_the_configured_retention(environment: SynthesizedEn
         for logical_id, group in environment.resources(component, "AWS::Logs::LogGroup").items()
     }
     # function, API access logs, training; where buckets are emptied on delete, that function too
-    assert len(groups) == (3 if environment.config.retain_stateful_resources else 4)
+    assert len(groups) == (3 if environment.config.retention.retain_stateful_resources else 4)
     for logical_id, group in groups.items():
-        assert group["Properties"]["RetentionInDays"] == environment.config.log_retention_days, (
-            logical_id
-        )
-        expected = "Retain" if environment.config.retain_stateful_resources else "Delete"
+        assert (
+            group["Properties"]["RetentionInDays"]
+            == environment.config.retention.log_retention_days
+        ), logical_id
+        expected = "Retain" if environment.config.retention.retain_stateful_resources else "Delete"
         assert group["DeletionPolicy"] == expected
 
 
@@ -85,5 +86,8 @@ def test_every_lambda_function_logs_to_a_group_with_retention(
             target = function["Properties"].get("LoggingConfig", {}).get("LogGroup")
             assert isinstance(target, dict) and set(target) == {"Ref"}, (logical_id, target)
             group = groups[target["Ref"]]
-            assert group["Properties"]["RetentionInDays"] == environment.config.log_retention_days
-    assert functions == (1 if environment.config.retain_stateful_resources else 2)
+            assert (
+                group["Properties"]["RetentionInDays"]
+                == environment.config.retention.log_retention_days
+            )
+    assert functions == (1 if environment.config.retention.retain_stateful_resources else 2)

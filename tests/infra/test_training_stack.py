@@ -12,7 +12,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra import dlc
-from infra.config import DEV, EnvironmentConfig, ImageChoice
+from infra.config import DEV, EnvironmentConfig
+from infra.settings.images import ImageChoice
 from infra.stacks.training_stack import TrainingStack
 from tests.infra.conftest import TEST_ACCOUNT, SynthesizedEnvironment, new_app
 from torchlambda import contract
@@ -38,7 +39,7 @@ def as_list(value: Any) -> list[Any]:
 def test_build_runs_in_the_configured_dlc(environment: SynthesizedEnvironment) -> None:
     config = environment.config
     props = project(environment.template("Training"))
-    assert props["Environment"]["Image"] == config.training_image.uri(config.region)
+    assert props["Environment"]["Image"] == config.training.image.uri(config.region)
     assert props["Environment"]["Type"] == "LINUX_CONTAINER"
     assert props["Environment"]["PrivilegedMode"] is False
     assert props["Source"]["BuildSpec"] == "training/buildspec.yml"
@@ -53,8 +54,8 @@ def test_build_is_parameterized_by_environment_variables(
         for v in project(environment.template("Training"))["Environment"]["EnvironmentVariables"]
     }
     assert variables["ENVIRONMENT_NAME"] == config.name
-    assert variables["TRAINING_DATA_KEY"] == config.training_data_key
-    assert float(variables["MAX_VALIDATION_MSE"]) == config.max_validation_mse
+    assert variables["TRAINING_DATA_KEY"] == config.training.data_key
+    assert float(variables["MAX_VALIDATION_MSE"]) == config.training.max_validation_mse
     assert f"torchlambda-artifacts-{config.name}-" in json.dumps(variables["ARTIFACTS_BUCKET"])
 
 
@@ -169,7 +170,8 @@ def test_source_archive_holds_exactly_what_training_needs(
     package = "lambda_image/app/torchlambda"
     assert {f"{package}/contract.py", f"{package}/predictor/architecture.py"} <= files
     tops = {Path(f).parts[0] for f in files}
-    assert tops == {"training", "lambda_image"}
+    assert tops == {"training", "tooling", "lambda_image"}
+    assert "tooling/atomic.py" in files
     assert not any(f.startswith(f"{package}/handler") for f in files)  # serving stays out
     assert not any("__pycache__" in f or f.startswith("training/data/") for f in files)
 
@@ -186,7 +188,9 @@ def synth_training(config: EnvironmentConfig, tmp_path: Path) -> Template:
 
 
 def test_private_cpu_image_is_pulled_with_the_service_role(tmp_path: Path) -> None:
-    config = dataclasses.replace(DEV, training_image=ImageChoice(registry="private"))
+    config = dataclasses.replace(
+        DEV, training=dataclasses.replace(DEV.training, image=ImageChoice(registry="private"))
+    )
     template = synth_training(config, tmp_path)
     env = project(template)["Environment"]
     assert env["ImagePullCredentialsType"] == "SERVICE_ROLE"
@@ -200,8 +204,11 @@ def test_gpu_training_uses_the_gpu_dlc_on_a_gpu_environment(region: str, tmp_pat
     config = dataclasses.replace(
         DEV,
         region=region,
-        training_compute="gpu",
-        training_image=ImageChoice("pytorch:2.13-cu133-amzn2023", registry="private"),
+        training=dataclasses.replace(
+            DEV.training,
+            compute="gpu",
+            image=ImageChoice("pytorch:2.13-cu133-amzn2023", registry="private"),
+        ),
     )
     template = synth_training(config, tmp_path)
     env = project(template)["Environment"]

@@ -1,5 +1,5 @@
 """make serve under load and abuse: concurrent clients, stalled and trickled connections, too many
-connections, malformed requests, and a model that fails init."""
+connections, malformed requests, requests no route takes, and a model that fails init."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ import pytest
 from lambda_image.local import serve
 from tests.lambda_image.lambda_models import write_model
 
+# A real server on a socket, with clients and timeouts.
+pytestmark = pytest.mark.integration
+
 Address = tuple[str, int]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 10.0  # a bound on every wait below; each normally takes milliseconds
@@ -36,15 +39,16 @@ class Gateway(serve.GatewayHandler):
 
 
 class OverlapMeter:
-    """Wraps the function and records the most invocations that ever ran at once."""
+    """Wraps the function and records the invocations and the most that ever ran at once."""
 
     def __init__(self, function: Callable[..., Any]) -> None:
         self.function = function
-        self.running = self.most = 0
+        self.calls = self.running = self.most = 0
         self.lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
         with self.lock:
+            self.calls += 1
             self.running += 1
             self.most = max(self.most, self.running)
         try:
@@ -145,7 +149,6 @@ BIG = 70_000  # over the 65,536-byte limit on the request line and on each heade
 @pytest.mark.parametrize(
     ("request_bytes", "status", "code"),
     [
-        (b"BREW /predict HTTP/1.1\r\n\r\n", 404, "not_found"),
         (b"POST /predict HTTP/1.1\r\nContent-Length: ten\r\n\r\n", 400, "bad_request"),
         (b"POST /predict HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "bad_request"),
         (b"POST /predict HTTP/1.1\r\nContent-Length: 9\r\n\r\n{}", 400, "bad_request"),
@@ -173,7 +176,6 @@ BIG = 70_000  # over the 65,536-byte limit on the request line and on each heade
         (b"\r\n", 400, "bad_request"),
     ],
     ids=[
-        "unknown-method",
         "content-length-not-a-number",
         "content-length-negative",
         "body-shorter-than-content-length",
@@ -199,8 +201,8 @@ def test_malformed_requests_get_a_json_refusal(
 
 @pytest.mark.parametrize(
     ("request_line", "status"),
-    [(b"POST /predict HTTP/1.1", b"413"), (b"BREW /predict HTTP/1.1", b"404")],
-    ids=["body-over-10-MiB", "unknown-method"],
+    [(b"POST /predict HTTP/1.1", b"413"), (b"PUT /predict HTTP/1.1", b"404")],
+    ids=["body-over-10-MiB", "no-route"],
 )
 def test_a_refused_request_gets_no_100_continue(
     address: Address, request_line: bytes, status: bytes
@@ -209,6 +211,54 @@ def test_a_refused_request_gets_no_100_continue(
         sock.sendall(request_line + b"\r\nContent-Length: 20971520\r\nExpect: 100-continue\r\n\r\n")
         # The refusal comes first: a 100 would invite a body the server will not read.
         assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 " + status + b" ")
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b'PUT /predict HTTP/1.1\r\nContent-Length: 8\r\n\r\n{"x": 1}',
+        b"DELETE /predict?x=1 HTTP/1.1\r\n\r\n",
+        b"POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+        b"OPTIONS /predict HTTP/1.1\r\n\r\n",
+        b"BREW /predict HTTP/1.1\r\n\r\n",
+        b"GET /predictions?x=1 HTTP/1.1\r\n\r\n",
+        b"GET /predict/?x=1 HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"GET http://127.0.0.1/nope HTTP/1.1\r\n\r\n",
+    ],
+    ids=[
+        "method-of-no-route",
+        "delete",
+        "post-to-a-get-route",
+        "options",
+        "unknown-method",
+        "unknown-path",
+        "trailing-slash",
+        "root",
+        "absolute-form",
+    ],
+)
+def test_a_request_no_route_takes_is_answered_by_the_gateway(
+    address: Address, meter: OverlapMeter, request_bytes: bytes
+) -> None:
+    calls = meter.calls
+    status, content_type, body = raw_exchange(address, request_bytes)
+    # What API Gateway answers for a request that matches no route; the function never runs.
+    assert (status, content_type, body) == (404, "application/json", {"message": "Not Found"})
+    assert meter.calls == calls
+
+
+def test_a_head_request_is_not_a_get(address: Address, meter: OverlapMeter) -> None:
+    calls = meter.calls
+    connection = http.client.HTTPConnection(*address, timeout=WAIT_SECONDS)
+    try:
+        connection.request("HEAD", "/health")
+        with connection.getresponse() as reply:
+            assert (reply.status, reply.read()) == (404, b"")
+            assert reply.getheader("content-length") == str(len(b'{"message":"Not Found"}'))
+    finally:
+        connection.close()
+    assert meter.calls == calls
 
 
 @pytest.mark.parametrize(
@@ -283,14 +333,17 @@ def test_a_connection_over_the_cap_is_refused_at_once(strict_address: Address) -
     assert wait_for_health(strict_address) == 200
 
 
-def wait_for_health(address: Address) -> int:
+def wait_for_health(address: Address) -> int | None:
     """GET /health until it is answered 200 (a closed connection's thread ends a moment later)."""
     ends = time.monotonic() + WAIT_SECONDS
-    while (status := raw_exchange(address, b"GET /health HTTP/1.1\r\n\r\n")[0]) != 200:
-        if time.monotonic() > ends:
-            break
+    while True:
+        try:
+            status: int | None = raw_exchange(address, b"GET /health HTTP/1.1\r\n\r\n")[0]
+        except OSError:  # still at the cap: refused, and closed before the request was sent
+            status = None
+        if status == 200 or time.monotonic() > ends:
+            return status
         time.sleep(0.05)
-    return status
 
 
 def test_a_model_that_fails_init_is_one_error_line(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ def test_request_becomes_a_payload_2_event() -> None:
         "10.0.0.1",
     )
     assert event["version"] == "2.0"
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "GET /predict"
     assert event["rawPath"] == "/predict" and event["rawQueryString"] == "x=1&x=2&y="
     assert event["queryStringParameters"] == {"x": "1,2", "y": ""}
     assert event["headers"]["x-trace"] == "a,b"

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from infra.config import STACK_OUTPUTS, EnvironmentConfig
+from infra.config import EnvironmentConfig
+from infra.outputs import STACK_OUTPUTS
 
 ACCOUNT = "123456789012"  # moto's default account
-
-
-def reset_moto(endpoint: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"))
 
 
 def stack_template(outputs: dict[str, str]) -> str:

@@ -1,56 +1,18 @@
-"""Fixtures: a moto server on 127.0.0.1 standing in for AWS, and the environment pointing at it."""
+"""Fixtures: a deployed dev environment on the session's moto server (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from infra.config import EnvironmentConfig, get_environment
 from ops.aws import AwsClients
-from tests.ops.aws_stand_ins import deploy_stacks, reset_moto
+from tests.ops.aws_stand_ins import deploy_stacks
 
 BUCKET = "torchlambda-artifacts-dev"
 PROJECT = "torchlambda-training-dev"
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """Dummy credentials only, no profile or config files, fast retries: nothing reaches AWS."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
-    return monkeypatch
-
-
-@pytest.fixture
-def moto(aws_env: pytest.MonkeyPatch, moto_endpoint: str) -> str:
-    """A fresh, empty moto behind AWS_ENDPOINT_URL (which every boto3 client honours)."""
-    reset_moto(moto_endpoint)
-    aws_env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    return moto_endpoint
 
 
 @pytest.fixture

@@ -52,9 +52,13 @@ def local_server(model_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def server_for(function: Handler) -> Iterator[str]:
-    """The local server's gateway in front of `function`, in a thread of this process."""
-    gateway = type("Gateway", (serve.GatewayHandler,), {"function": staticmethod(function)})
+def server_for(
+    function: Handler, routes: frozenset[tuple[str, str]] = serve.GatewayHandler.routes
+) -> Iterator[str]:
+    """The local server's gateway in front of `function`, in a thread of this process; `routes`,
+    the (method, path) pairs it forwards, default to the table's."""
+    attributes = {"function": staticmethod(function), "routes": routes}
+    gateway = type("Gateway", (serve.GatewayHandler,), attributes)
     gateway.log_message = lambda *args: None  # type: ignore[method-assign]
     server = HTTPServer(("127.0.0.1", 0), gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import socket
 import threading
@@ -21,10 +20,13 @@ from ops import http_client
 from ops.aws import AwsClients
 from ops.cli import main
 from ops.http_client import HttpClient
-from ops.smoke import percentile
+from ops.smoke import UNROUTED_PATH
 from tests.ops.aws_stand_ins import deploy_stacks
 from tests.ops.local_api import Handler, local_server, server_for
 from tests.ops.model_files import model_files, version_of
+
+# Real servers on sockets: the local gateway and misbehaving stand-ins.
+pytestmark = pytest.mark.integration
 
 FILES = model_files(seed=7, validation_mse=0.1)
 WAIT_SECONDS = 10.0  # a bound on every wait of the stand-in servers below
@@ -95,13 +97,6 @@ def batch_reversed(handler: Handler, event: dict[str, Any], context: Any) -> dic
     return result
 
 
-def route_errors_as_500(handler: Handler, event: dict[str, Any], context: Any) -> dict:
-    result = handler(event, context)
-    if result["statusCode"] in (404, 405):
-        return answer(500, {"error": {"code": "internal", "message": "no route"}})
-    return result
-
-
 @pytest.mark.parametrize(
     ("breakage", "violation"),
     [
@@ -109,7 +104,6 @@ def route_errors_as_500(handler: Handler, event: dict[str, Any], context: Any) -
         (nan_accepted, "FAIL  GET /predict?x=nan -> 400: status 200, expected 400"),
         (no_version_header, "FAIL  GET /health: no x-model-version header"),
         (batch_reversed, "FAIL  POST /predict batch of 4: batched y(42)="),
-        (route_errors_as_500, "FAIL  GET /no-such-route -> 404: status 500, expected (404,)"),
     ],
 )
 def test_catches_a_broken_handler(
@@ -128,23 +122,42 @@ def test_catches_a_broken_handler(
     assert out.rstrip().endswith("contract violation(s)")
 
 
+def test_checks_what_no_route_takes_from_the_table(
+    real_handler: Handler, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with server_for(real_handler) as url:
+        code, out = smoke(capsys, url)
+    assert code == 0, out
+    # A path no route names, then each routed path with a method the table lacks there.
+    for unrouted in (f"GET {UNROUTED_PATH}", "PUT /predict", "POST /health"):
+        assert f"  ok    {unrouted} -> 404: 404\n" in out, out
+
+
+def test_catches_an_api_that_forwards_what_no_route_takes(
+    real_handler: Handler, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As if the API had a catch-all route: the function answers, 404 or 405, with its version."""
+    everything = frozenset(
+        (method, path)
+        for method in ("GET", "POST", "PUT", "DELETE")
+        for path in ("/predict", "/health", UNROUTED_PATH)
+    )
+    with server_for(real_handler, routes=everything) as url:
+        code, out = smoke(capsys, url)
+    assert code == 1
+    assert "FAIL  PUT /predict -> 404: status 405, expected 404" in out, out
+    assert "FAIL  POST /health -> 404: status 405, expected 404" in out, out
+    assert (
+        f"FAIL  GET {UNROUTED_PATH} -> 404: answered by the function, not the gateway: "
+        "the API routes more than the table"
+    ) in out, out
+
+
 def test_unreachable_api_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["smoke", "--url", "http://127.0.0.1:9"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("error: cannot reach http://127.0.0.1:9: ") and err.count("\n") == 1
-
-
-@pytest.mark.parametrize(
-    ("values", "fraction", "expected"),
-    [
-        ([5.0, 1.0, 3.0], 0.5, 3.0),
-        ([float(i) for i in range(1, 101)], 0.99, 99.0),
-        ([7.0], 0.99, 7.0),
-    ],
-)
-def test_percentile_is_nearest_rank(values: list[float], fraction: float, expected: float) -> None:
-    assert math.isclose(percentile(values, fraction), expected)
 
 
 def test_iam_environment_reads_api_url_and_signs(

@@ -12,15 +12,15 @@ from moto.codebuild.models import CodeBuildBackend
 
 from infra.config import EnvironmentConfig
 from ops.aws import AwsClients
-from ops.build_watch import BuildWatcher
+from ops.build_watch import BuildWatcher, format_elapsed
 from ops.cli import main
 from ops.errors import Interrupted, OpsError
-from ops.progress import StatusLine
 from ops.remote_training import train_remote
 from tests.ops.build_script import BuildScript, Step, hold_builds_still, moto_builds
 from tests.ops.conftest import BUCKET
 from tests.ops.model_files import model_files
 from tests.ops.publishing import publish
+from tooling.status_line import StatusLine
 
 NEW = model_files(seed=5, validation_mse=0.1)
 
@@ -64,6 +64,10 @@ class Run:
     @property
     def text(self) -> str:
         return self.output.getvalue()
+
+
+def test_format_elapsed() -> None:
+    assert [format_elapsed(s) for s in (0, 65.9, 3725)] == ["0m00s", "1m05s", "1h02m05s"]
 
 
 def test_success_streams_logs_and_fetches_the_model(
@@ -229,7 +233,7 @@ def test_uploads_the_data_to_the_configured_key(
     run = Run(clients, dev, [Step("BUILD", status="FAILED", failed_phase_status="FAILED")])
     with pytest.raises(OpsError):
         run(tmp_path / "model", data=data)
-    stored = clients.s3.get_object(Bucket=BUCKET, Key=dev.training_data_key)["Body"].read()
+    stored = clients.s3.get_object(Bucket=BUCKET, Key=dev.training.data_key)["Body"].read()
     assert stored == b"y,x\n1,2\n"
     assert f"uploaded {data} to s3://{BUCKET}/data/train.csv" in run.text
 

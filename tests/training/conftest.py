@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 import torch
-from moto.server import ThreadedMotoServer
 
 from training import train
 from training.data import generate_rows, write_book_csv
@@ -53,32 +52,9 @@ def train_tiny(book_csv: Path) -> Callable[..., int]:
 
 
 @pytest.fixture
-def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A moto S3 server on 127.0.0.1; boto3 clients made inside the test go to it."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": endpoint,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    try:
-        yield endpoint
-    finally:
-        # Moto's backends live in this process and outlive the server: start each test empty.
-        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset, timeout=10).close()
-        server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint: str):  # type: ignore[no-untyped-def]
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+def s3(moto: str) -> Any:
+    """S3 on the session's moto server (tests/conftest.py), with the bucket `artifacts`; boto3
+    clients made inside the test go to it too."""
+    client = boto3.client("s3", region_name="us-east-1")
     client.create_bucket(Bucket="artifacts")
     return client

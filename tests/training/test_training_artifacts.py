@@ -1,10 +1,10 @@
-"""Atomic model directories: a failed, gated or killed run leaves the previous model untouched."""
+"""Training's model directory: a failed, gated or killed run leaves the previous model untouched
+(the directory writer itself is tested in tests/tooling/test_atomic.py)."""
 
 from __future__ import annotations
 
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,13 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.unprivileged import run_unprivileged
-from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
+from torchlambda.contract import WEIGHTS_FILE
 from training import report, train
-from training.artifacts import InterruptedAfterWrite, OutputError, write_directory_atomically
 from training.progress import Progress
 
-ARTIFACT = {WEIGHTS_FILE, CARD_FILE, PLOT_FILE}
 Trainer = Callable[..., int]
 
 
@@ -78,35 +75,6 @@ def test_the_gate_leaves_the_old_model(
     assert snapshot(out) == before
 
 
-def test_an_output_path_that_is_a_file(tmp_path: Path) -> None:
-    target = tmp_path / "model"
-    target.write_text("not a directory")
-    with pytest.raises(OutputError, match="exists and is not a directory"):
-        write_directory_atomically(target, lambda staging: None, ARTIFACT)
-
-
-def test_a_failed_swap_restores_the_old_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / WEIGHTS_FILE).write_bytes(b"old")
-    real_rename = Path.rename
-
-    def rename(self: Path, destination: Path) -> Path:
-        if self.name.startswith(".model.new-"):
-            raise OSError("rename failed")
-        return real_rename(self, destination)
-
-    monkeypatch.setattr(Path, "rename", rename)
-    with pytest.raises(OutputError, match="cannot write \\(rename failed\\)"):
-        write_directory_atomically(
-            target, lambda staging: (staging / WEIGHTS_FILE).write_bytes(b"new"), ARTIFACT
-        )
-    assert (target / WEIGHTS_FILE).read_bytes() == b"old"
-    assert leftovers(tmp_path) == []
-
-
 def test_sigterm_mid_training_leaves_the_old_model(
     previous_model: tuple[Path, dict[str, bytes]],
     train_tiny: Trainer,
@@ -150,74 +118,6 @@ def test_a_run_killed_mid_training_leaves_the_old_model(
     assert leftovers(out.parent) == []
 
 
-def _writer_script(target: Path, write_body: str) -> str:
-    """A program that swaps in a new model directory; `write_body` fills `staging`."""
-    return (
-        "import time\n"
-        "from pathlib import Path\n"
-        "from training.artifacts import OutputError, write_directory_atomically\n"
-        "def write(staging):\n"
-        f"    {write_body}\n"
-        "try:\n"
-        f"    write_directory_atomically(Path({str(target)!r}), write, {sorted(ARTIFACT)!r})\n"
-        "except OutputError as error:\n"
-        "    print(error)\n"
-    )
-
-
-def test_a_read_only_model_directory_leaves_no_old_copy_behind(tmp_path: Path) -> None:
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / WEIGHTS_FILE).write_bytes(b"old")
-    target.chmod(0o555)
-    write = "(staging / 'model.pth').write_bytes(b'new')"
-    result = run_unprivileged(_writer_script(target, write))
-    assert result.returncode == 0 and result.stdout == "", result.stderr
-    assert (target / WEIGHTS_FILE).read_bytes() == b"new"
-    assert leftovers(tmp_path) == []
-
-
-def test_an_unreadable_file_in_the_old_model_is_one_line(tmp_path: Path) -> None:
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / WEIGHTS_FILE).write_bytes(b"old")
-    (target / "secret.txt").write_text("root only")
-    (target / "secret.txt").chmod(0)
-    result = run_unprivileged(_writer_script(target, "pass"))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == (
-        f"{target / 'secret.txt'}: cannot carry it over to the new model directory "
-        "(Permission denied); move it away or make it readable"
-    )
-    assert (target / WEIGHTS_FILE).read_bytes() == b"old"
-    assert leftovers(tmp_path) == []
-
-
-def test_sigterm_while_writing_removes_the_half_written_directory(
-    tmp_path: Path, repository: Path
-) -> None:
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / WEIGHTS_FILE).write_bytes(b"old")
-    # As fetch-model does: model.pth is created, then the download stalls.
-    write = "(staging / 'model.pth').touch(); print('writing', flush=True); time.sleep(60)"
-    with subprocess.Popen(
-        [sys.executable, "-c", _writer_script(target, write)],
-        cwd=repository,
-        env={**os.environ, "PYTHONPATH": str(repository)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        assert process.stdout is not None
-        assert process.stdout.readline() == "writing\n"
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
-    assert "KeyboardInterrupt" in err
-    assert (target / WEIGHTS_FILE).read_bytes() == b"old"
-    assert leftovers(tmp_path) == []
-
-
 def test_output_over_the_file_size_limit_is_one_line(
     previous_model: tuple[Path, dict[str, bytes]], book_csv: Path, repository: Path
 ) -> None:
@@ -244,39 +144,3 @@ def test_output_over_the_file_size_limit_is_one_line(
     assert result.stderr.startswith("error: ") and "cannot write (File too large)" in result.stderr
     assert snapshot(out) == before
     assert leftovers(out.parent) == []
-
-
-def test_an_interrupt_during_the_swap_waits_until_the_new_model_is_in_place(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / WEIGHTS_FILE).write_bytes(b"old")
-    real_rename = Path.rename
-
-    def rename(self: Path, destination: Path) -> Path:
-        if self == target:  # between the two renames, as a stopped build may
-            os.kill(os.getpid(), signal.SIGTERM)
-        return real_rename(self, destination)
-
-    monkeypatch.setattr(Path, "rename", rename)
-    with pytest.raises(InterruptedAfterWrite):
-        write_directory_atomically(
-            target, lambda staging: (staging / WEIGHTS_FILE).write_bytes(b"new"), ARTIFACT
-        )
-    assert (target / WEIGHTS_FILE).read_bytes() == b"new"
-    assert leftovers(tmp_path) == []
-
-
-def test_a_retired_tree_that_cannot_be_removed_is_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    target = tmp_path / "model"
-    target.mkdir()
-    (target / WEIGHTS_FILE).write_bytes(b"old")
-    monkeypatch.setattr(shutil, "rmtree", lambda path, ignore_errors=False: None)
-    write_directory_atomically(
-        target, lambda staging: (staging / WEIGHTS_FILE).write_bytes(b"new"), ARTIFACT
-    )
-    (retired,) = leftovers(tmp_path)
-    assert f"{tmp_path / retired}: could not be removed completely" in caplog.text

@@ -29,6 +29,7 @@ CODEBUILD_VARIABLES = {"CODEBUILD_BUILD_ID": "torchlambda-training-dev:0f9c2d4e-
 # the benchmark may be left out (the data comes from the bucket).
 SOURCE_ZIP_PATHS = (
     "training",
+    "tooling",
     "lambda_image/app/torchlambda/__init__.py",
     "lambda_image/app/torchlambda/contract.py",
     "lambda_image/app/torchlambda/predictor",
@@ -97,6 +98,22 @@ def test_train_then_publish_with_arguments_their_parsers_accept(
     assert publish_args.model_dir == train_args.out
     assert publish_args.environment == "dev"
     assert publish.clean_build_id(publish_args.build_id) == "0f9c2d4e-1111-2222-3333"
+
+
+@pytest.mark.slow
+def test_the_archive_holds_the_source_zip_paths(repository: Path) -> None:
+    """The CDK asset's exclude list re-includes each path, its parents, and a directory's files."""
+    from infra.constructs.training_project import SOURCE_EXCLUDES  # aws_cdk: only this test
+
+    for relative in SOURCE_ZIP_PATHS:
+        path = Path(relative)
+        wanted = [f"!{parent}" for parent in reversed(path.parents[:-1])] + [f"!{path}"]
+        if (repository / path).is_dir():
+            wanted.append(f"!{path}/**")
+        missing = [pattern for pattern in wanted if pattern not in SOURCE_EXCLUDES]
+        assert not missing, (
+            f"the source archive leaves out {relative}: SOURCE_EXCLUDES lacks {missing}"
+        )
 
 
 @pytest.mark.slow

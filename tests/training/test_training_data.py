@@ -93,6 +93,7 @@ def test_a_directory_is_not_a_data_file(tmp_path: Path) -> None:
         read_dataset(str(tmp_path))
 
 
+@pytest.mark.slow  # a Python subprocess that imports torch
 def test_an_unreadable_file_is_one_line(tmp_path: Path) -> None:
     path = write(tmp_path, rows(25))
     path.chmod(0)

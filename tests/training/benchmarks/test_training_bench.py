@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from training.benchmarks.book_procedure import BOOK_EPOCHS, run_book_procedure
 from training.benchmarks.run import Result, table
 from training.data import generate_rows, write_book_csv
+
+# Runs both training procedures.
+pytestmark = pytest.mark.slow
 
 
 def test_book_procedure_trains_and_measures(book_csv: Path, tmp_path: Path) -> None:

@@ -1,9 +1,10 @@
-"""Writing a model directory all at once: the previous one stays intact until the new one is whole.
+"""Writes that never leave a half-written file or directory behind.
 
-The files are written into a hidden staging directory next to the target (same filesystem, so the
-final rename is atomic), synced, and only then swapped in. A failure, Ctrl-C or SIGTERM before the
-swap removes the staging directory and leaves the previous model untouched; every file-system
-failure is an `OutputError` with a one-line message.
+A file is written to a sibling temporary file and renamed over its target. A directory is written
+into a hidden staging directory next to its target (same filesystem, so the final rename is
+atomic), synced, and only then swapped in: a failure, Ctrl-C or SIGTERM before the swap removes
+the staging directory and leaves the previous one untouched, and every file-system failure is an
+`OutputError` with a one-line message.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import uuid
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from .interrupts import interrupts_held, sigterm_as_interrupt
+from tooling.interrupts import interrupts_held, sigterm_as_interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +31,27 @@ class InterruptedAfterWrite(KeyboardInterrupt):
     """Ctrl-C or SIGTERM arrived while the new directory was being swapped in; it is in place."""
 
 
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a sibling temporary file, then rename it over `path` (atomic on POSIX)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; an ordinary file is not
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def write_directory_atomically(
     target: Path, write: Callable[[Path], None], replaced: Collection[str]
 ) -> None:
     """Call `write(staging)` and swap the result in as `target`.
 
     Files in an existing `target` whose names are not in `replaced` are carried over, so that a
-    note or an ignore file kept next to the model survives retraining.
+    note or an ignore file kept next to the written files survives the next write.
     """
     target = target.absolute()
     if target.exists() and not target.is_dir():
@@ -59,6 +74,12 @@ def write_directory_atomically(
     except BaseException:
         _remove_tree(staging)
         raise
+
+
+def _umask() -> int:
+    umask = os.umask(0)  # the only way to read it is to set it
+    os.umask(umask)
+    return umask
 
 
 def _carry_over(target: Path, staging: Path, replaced: Collection[str]) -> None:
@@ -88,9 +109,7 @@ def _reason(error: OSError | shutil.Error) -> str:
 
 
 def _sync(directory: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    directory.chmod(0o777 & ~umask)  # mkdtemp makes it private; a model directory is not
+    directory.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an output directory is not
     for path in directory.iterdir():
         if path.is_file() and not path.is_symlink():
             with path.open("rb") as stream:
@@ -114,7 +133,7 @@ def _swap(staging: Path, target: Path) -> None:
     if not target.exists():
         staging.rename(target)
         return
-    # Two renames: between them the previous model sits, complete, in the `.old-` directory.
+    # Two renames: between them the previous directory sits, complete, in the `.old-` one.
     retired = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
     target.rename(retired)
     try:

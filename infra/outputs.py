@@ -1,0 +1,40 @@
+"""An environment's stacks and the outputs each publishes: the contract between infra/ and ops/.
+
+Named once here. The stage creates its stacks and their CfnOutputs from these names, and a test
+compares every synthesized stage with ``STACK_OUTPUTS`` both ways; the ops tools, which must not
+import aws_cdk, read a value by stack name (``EnvironmentConfig.stack_name``) and output name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Component(StrEnum):
+    """One stack of an environment: its id in the stage and the middle of its name."""
+
+    ARTIFACTS = "Artifacts"
+    TRAINING = "Training"
+    SERVING = "Serving"
+
+
+class ArtifactsOutput(StrEnum):
+    BUCKET_NAME = "ArtifactsBucketName"
+
+
+class TrainingOutput(StrEnum):
+    PROJECT_NAME = "TrainingProjectName"
+
+
+class ServingOutput(StrEnum):
+    API_URL = "ApiUrl"
+    FUNCTION_NAME = "FunctionName"
+    ALIAS_ARN = "AliasArn"
+    DASHBOARD_URL = "DashboardUrl"
+
+
+STACK_OUTPUTS: dict[str, tuple[str, ...]] = {
+    Component.ARTIFACTS: tuple(ArtifactsOutput),
+    Component.TRAINING: tuple(TrainingOutput),
+    Component.SERVING: tuple(ServingOutput),
+}

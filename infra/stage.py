@@ -1,0 +1,75 @@
+"""One environment as a cdk.Stage: its three stacks, their tags, and the outputs they publish.
+
+The stage is what a CDK Pipelines wave deploys; `outputs` hands a post-deployment step the
+CfnOutputs it needs (``ShellStep(env_from_cfn_outputs=...)``). Stack names are given explicitly,
+so the CloudFormation stacks keep their names (`TorchLambda-<Component>-<env>`) whatever the
+stage is called, and a deployed environment updates in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.config import APP_NAME, EnvironmentConfig
+from infra.outputs import Component
+from infra.stacks.artifacts_stack import ArtifactsStack
+from infra.stacks.serving_stack import ServingStack
+from infra.stacks.training_stack import TrainingStack
+
+
+class EnvironmentStage(cdk.Stage):
+    def __init__(
+        self, scope: Construct, *, config: EnvironmentConfig, default_account: str | None
+    ) -> None:
+        super().__init__(
+            scope,
+            config.stage_id,
+            env=cdk.Environment(account=config.account or default_account, region=config.region),
+        )
+        self.config = config
+
+        def stack_props(component: Component, description: str) -> dict[str, Any]:
+            # The name is given, not derived from the stage: a deployed stack keeps its name.
+            return {
+                "stack_name": config.stack_name(component),
+                "description": f"{description} ({config.name})",
+                "termination_protection": config.is_production,
+                "config": config,
+            }
+
+        self.artifacts = ArtifactsStack(
+            self, Component.ARTIFACTS, **stack_props(Component.ARTIFACTS, "Model artifacts bucket")
+        )
+        self.training = TrainingStack(
+            self,
+            Component.TRAINING,
+            **stack_props(Component.TRAINING, "Model training on CodeBuild in a PyTorch DLC"),
+        )
+        self.serving = ServingStack(
+            self,
+            Component.SERVING,
+            **stack_props(Component.SERVING, "Model inference: Lambda alias behind an HTTP API"),
+        )
+        self.training.add_stack_dependency(
+            self.artifacts, "trains from and publishes to the artifacts bucket"
+        )
+        cdk.Tags.of(self).add("project", APP_NAME)
+        cdk.Tags.of(self).add("environment", config.name)
+
+    @property
+    def stacks(self) -> dict[Component, ArtifactsStack | TrainingStack | ServingStack]:
+        return {
+            Component.ARTIFACTS: self.artifacts,
+            Component.TRAINING: self.training,
+            Component.SERVING: self.serving,
+        }
+
+    @property
+    def outputs(self) -> dict[str, cdk.CfnOutput]:
+        """Every stack's outputs by name (the names are unique across the environment)."""
+        return {
+            name: output for stack in self.stacks.values() for name, output in stack.outputs.items()
+        }
