@@ -12,9 +12,10 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 ENV ?=
 
-# jsii prints a banner on Node 20; the CLI's telemetry would only time out offline.
+# jsii prints a banner on Node 20 (the end-of-life one is silenced by a list of major versions);
+# the CLI's telemetry would only time out offline.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 # Stamps keyed on the requirement files' content: a second run installs nothing.
@@ -113,20 +114,20 @@ serve: setup ## Serve the handler on http://127.0.0.1:$(PORT) as API Gateway wou
 bench-serve: setup ## Benchmark the handler against loading the model per request (a table)
 	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.bench
 
-# ---- Deploy (infra/) -----------------------------------------------------------------------
+# ---- Deploy (ops/deploy/) ------------------------------------------------------------------
 # Each checks credentials (and Docker, and the DLC registry login) first, then runs the pinned CLI.
 
 .PHONY: deploy
 deploy: setup ## Deploy one environment's stacks: make deploy ENV=dev
-	$(PY) -m infra.deploy deploy --env '$(ENV)'
+	$(PY) -m ops deploy --env '$(ENV)'
 
 .PHONY: diff
 diff: setup ## Compare one environment with what is deployed: make diff ENV=staging
-	$(PY) -m infra.deploy diff --env '$(ENV)'
+	$(PY) -m ops diff --env '$(ENV)'
 
 .PHONY: destroy
 destroy: setup ## Delete one environment's stacks (refuses prod): make destroy ENV=dev
-	$(PY) -m infra.deploy destroy --env '$(ENV)'
+	$(PY) -m ops destroy --env '$(ENV)'
 
 .PHONY: docs
 docs: setup ## Regenerate the per-environment settings table in README.md from infra/config.py

@@ -1,1 +1,1 @@
-"""Operations on a deployed environment: remote training, model fetch, smoke test, cost model."""
+"""Operations on an environment: deploy, remote training, model fetch, smoke test, cost model."""

@@ -1,4 +1,5 @@
-"""Command line of the ops tools (`python -m ops <command>`); the Makefile's targets call it.
+"""Command line of the ops tools and deploys (`python -m ops <command>`); the Makefile's targets
+call it.
 
 Every failure ends as one `error: ...` line on stderr and a non-zero exit status; each command's
 module is imported only when it runs, so `cost` never pays for torch or `smoke` for S3.
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.config import ConfigError, EnvironmentConfig, get_environment
+from ops.cost.units import parse_count
 from ops.errors import OpsError, explain_aws_error
-from ops.units import parse_count
 from tooling.arguments import USAGE_ERROR, OneLineParser, checked
 
 DEFAULT_DURATION_MS = 20.0
@@ -91,6 +92,15 @@ def build_parser() -> MakeParser:
     cost.add_argument("--duration-ms", type=duration_ms, default=DEFAULT_DURATION_MS)
     cost.add_argument("--plot", type=Path, help="PNG to write (default docs/cost-<env>.png)")
     cost.set_defaults(run=run_cost)
+
+    for action, help_text in (
+        ("deploy", "deploy one environment's stacks"),
+        ("diff", "compare one environment with what is deployed"),
+        ("destroy", "delete one environment's stacks (refuses prod)"),
+    ):
+        cdk = commands.add_parser(action, help=help_text)
+        cdk.add_argument("--env", required=True, help="dev, staging or prod")
+        cdk.set_defaults(run=run_deploy)
     return parser
 
 
@@ -100,9 +110,9 @@ def say(text: str) -> None:
 
 def run_train_remote(args: argparse.Namespace) -> int:
     from ops.aws import AwsClients
-    from ops.build_watch import BuildWatcher
-    from ops.fetch_model import MODEL_DIR, report_fetch
-    from ops.remote_training import train_remote
+    from ops.model.build_watch import BuildWatcher
+    from ops.model.fetch import MODEL_DIR, report_fetch
+    from ops.model.remote_training import train_remote
     from tooling.status_line import StatusLine
 
     clients = AwsClients(args.env)
@@ -117,7 +127,7 @@ def run_train_remote(args: argparse.Namespace) -> int:
 
 def run_fetch_model(args: argparse.Namespace) -> int:
     from ops.aws import AwsClients
-    from ops.fetch_model import MODEL_DIR, fetch_model, report_fetch
+    from ops.model.fetch import MODEL_DIR, fetch_model, report_fetch
     from ops.stack_outputs import stack_output
 
     clients = AwsClients(args.env)
@@ -129,15 +139,15 @@ def run_fetch_model(args: argparse.Namespace) -> int:
 
 
 def run_smoke(args: argparse.Namespace) -> int:
-    from ops.smoke_command import smoke
+    from ops.smoke.command import smoke
 
     return smoke(args.env, args.url, args.requests, say, deadline_seconds=args.deadline)
 
 
 def run_cost(args: argparse.Namespace) -> int:
-    from ops.cost import Workload, compare, setup_from_config
-    from ops.cost_plot import plot_costs
-    from ops.cost_report import cost_lines, describe_provisioned
+    from ops.cost.model import Workload, compare, setup_from_config
+    from ops.cost.plot import plot_costs
+    from ops.cost.report import cost_lines, describe_provisioned
 
     config: EnvironmentConfig = args.env
     setup = setup_from_config(config)
@@ -154,6 +164,12 @@ def run_cost(args: argparse.Namespace) -> int:
     plot_costs(plot, title, setup, comparison)
     say(f"Plot: {plot}")
     return 0
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from ops.deploy.command import deploy
+
+    return deploy(args.command, args.env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

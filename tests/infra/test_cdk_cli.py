@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from infra.config import DEV, ENVIRONMENTS, STAGING
-from infra.deploy import stack_selector
 from infra.outputs import Component
+from ops.deploy.command import stack_selector
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"

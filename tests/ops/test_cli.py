@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ops.cli import main
-from ops.units import format_count, parse_count
+from ops.cost.units import format_count, parse_count
 
 
 def test_cost_prints_the_comparison_and_writes_the_plot(
@@ -88,7 +88,7 @@ def test_cost_follows_requests_and_duration(
             ["smoke", "--url", "http://x", "--deadline", "soon"],
             "error: expected SMOKE_DEADLINE to be a number of seconds > 0, got 'soon'",
         ),
-        (["deploy"], "error: invalid choice: 'deploy'"),
+        (["deploy"], "error: the following arguments are required: --env"),
     ],
 )
 def test_bad_arguments_are_one_actionable_line(
@@ -145,6 +145,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
         (["smoke", "URL=http://127.0.0.1:3000"], "-m ops smoke --url 'http://127.0.0.1:3000'"),
         (["smoke", "ENV=prod"], "-m ops smoke --env 'prod'"),
         (["smoke", "ENV=dev", "SMOKE_DEADLINE=30"], "-m ops smoke --env 'dev' --deadline '30'"),
+        (["deploy", "ENV=dev"], "-m ops deploy --env 'dev'"),
+        (["diff", "ENV=staging"], "-m ops diff --env 'staging'"),
+        (["destroy", "ENV=dev"], "-m ops destroy --env 'dev'"),
         # The environments' quality gate (infra/config.py), not an ungated local run.
         (["train"], "--out lambda_image/model --max-val-mse '6.0'"),
     ],

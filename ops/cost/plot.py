@@ -11,9 +11,9 @@ matplotlib.use("Agg")  # files only: never open a window, work without a display
 
 import matplotlib.pyplot as plt
 
-from ops.cost import Comparison, LambdaSetup, cost_curve
-from ops.prices import PRICES, Prices
-from ops.units import format_count
+from ops.cost.model import Comparison, LambdaSetup, cost_curve
+from ops.cost.prices import PRICES, Prices
+from ops.cost.units import format_count
 from tooling.atomic import write_file_atomically
 
 LOWEST_VOLUME, HIGHEST_VOLUME, POINTS = 1e5, 1e9, 200

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ops.http_client import BrokenResponse, HttpClient, Response
+from ops.smoke.http_client import BrokenResponse, HttpClient, Response
 from torchlambda.contract import (
     DEFAULT_MAX_ABS_X,
     MAX_BATCH,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from infra.config import EnvironmentConfig
-from ops.prices import PRICES, Prices
+from ops.cost.prices import PRICES, Prices
 
 MB_PER_GB = 1024  # Lambda bills memory in GB of 1,024 MB
 

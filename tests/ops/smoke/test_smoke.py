@@ -16,14 +16,14 @@ import pytest
 
 from infra.config import get_environment
 from lambda_image.local.function import load_local_function
-from ops import http_client
 from ops.aws import AwsClients
 from ops.cli import main
-from ops.http_client import HttpClient
-from ops.smoke import UNROUTED_PATH
+from ops.smoke import http_client
+from ops.smoke.contract import UNROUTED_PATH
+from ops.smoke.http_client import HttpClient
 from tests.ops.aws_stand_ins import deploy_stacks
-from tests.ops.local_api import Handler, local_server, server_for
 from tests.ops.model_files import model_files, version_of
+from tests.ops.smoke.local_api import Handler, local_server, server_for
 
 # Real servers on sockets: the local gateway and misbehaving stand-ins.
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from infra.config import EnvironmentConfig
 from ops.aws import AwsClients
-from ops.build_watch import BuildWatcher
 from ops.errors import Interrupted, OpsError
-from ops.fetch_model import MODEL_DIR, FetchedModel, fetch_model
-from ops.model_store import published_build_id, read_pointer
+from ops.model.build_watch import BuildWatcher
+from ops.model.fetch import MODEL_DIR, FetchedModel, fetch_model
+from ops.model.store import published_build_id, read_pointer
 from ops.stack_outputs import stack_output
 
 

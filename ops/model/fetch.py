@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ops.errors import OpsError
-from ops.model_store import ModelPointer, is_missing_key, published_build_id, read_pointer
+from ops.model.store import ModelPointer, is_missing_key, published_build_id, read_pointer
 from tooling.atomic import OutputError, write_directory_atomically
 from torchlambda.contract import CARD_FILE, MODEL_FILES, WEIGHTS_FILE, model_key
 from torchlambda.predictor.artifact import (
@@ -22,7 +22,7 @@ from torchlambda.predictor.artifact import (
 )
 
 # The model the image bakes in (the Dockerfile copies lambda_image/model to MODEL_DIR_IN_IMAGE).
-MODEL_DIR = Path(__file__).resolve().parents[1] / "lambda_image" / "model"
+MODEL_DIR = Path(__file__).resolve().parents[2] / "lambda_image" / "model"
 CHUNK_BYTES = 1 << 20
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from infra.config import EnvironmentConfig
-from ops.cost import Comparison, MonthlyCost
-from ops.prices import PRICES, Prices
-from ops.units import format_count
+from ops.cost.model import Comparison, MonthlyCost
+from ops.cost.prices import PRICES, Prices
+from ops.cost.units import format_count
 
 LINE_ITEMS = (
     ("Lambda requests", "lambda_requests"),
@@ -40,7 +40,7 @@ def cost_lines(
         f"{config.function.memory_mb} MB {config.function.architecture}",
         f"Provisioned concurrency: {describe_provisioned(config)}; average concurrency "
         f"{comparison.configured.average_concurrency:.3g}",
-        f"Prices: {prices.region} list prices as of {prices.as_of} (ops/prices.py), "
+        f"Prices: {prices.region} list prices as of {prices.as_of} (ops/cost/prices.py), "
         f"{prices.hours_per_month}-hour month, steady traffic",
         "",
         f"{'USD per month':<20}" + "".join(f"{name:>24}" for name, _ in options),

@@ -7,24 +7,25 @@ one line when credentials or Docker are missing instead of halfway through a dep
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import shutil
 import subprocess
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra import dlc
-from infra.config import ConfigError, EnvironmentConfig, get_environment
+from infra.config import EnvironmentConfig, get_environment
 from infra.outputs import Component
+from ops.errors import OpsError
+from tooling.arguments import USAGE_ERROR
 
-ACTIONS = ("deploy", "diff", "destroy")
 CDK = ("npx", "--no-install", "cdk")
 
 
-class PreflightError(Exception):
+class PreflightError(OpsError):
     """A missing prerequisite, explained in one line."""
+
+    exit_code = USAGE_ERROR
 
 
 @dataclass(frozen=True)
@@ -113,21 +114,10 @@ def plan(action: str, config: EnvironmentConfig, checks: Checks) -> list[str]:
     return command
 
 
-def main(argv: Sequence[str] | None = None, checks: Checks = REAL_CHECKS) -> int:
-    parser = argparse.ArgumentParser(prog="make deploy|diff|destroy", description=__doc__)
-    parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("--env", required=True, help="dev, staging or prod")
-    args = parser.parse_args(argv)
-    try:
-        if not args.env:
-            raise PreflightError("ENV is required, e.g. make deploy ENV=dev")
-        command = plan(args.action, get_environment(args.env), checks)
-    except (ConfigError, PreflightError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def deploy(action: str, env: str, checks: Checks = REAL_CHECKS) -> int:
+    """Check what `action` needs in environment `env`, then run the CDK CLI; its exit status."""
+    if not env:
+        raise PreflightError("ENV is required, e.g. make deploy ENV=dev")
+    command = plan(action, get_environment(env), checks)
     print("$ " + shlex.join(command), flush=True)
     return subprocess.run(command, check=False).returncode
-
-
-if __name__ == "__main__":
-    sys.exit(main())

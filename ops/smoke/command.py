@@ -11,8 +11,8 @@ from botocore.exceptions import NoCredentialsError
 from infra.config import EnvironmentConfig
 from ops.aws import AwsClients
 from ops.errors import OpsError
-from ops.http_client import HttpClient, Signer
-from ops.smoke import SmokeTest
+from ops.smoke.contract import SmokeTest
+from ops.smoke.http_client import HttpClient, Signer
 from ops.stack_outputs import stack_output
 from tooling.percentiles import percentile
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.config import get_environment
-from ops.cost import (
+from ops.cost.model import (
     LambdaSetup,
     ProvisionedCapacity,
     Workload,

@@ -1,4 +1,5 @@
-"""`make deploy|diff|destroy`: prerequisites checked first, one line per failure."""
+"""`make deploy|diff|destroy` (`python -m ops deploy|diff|destroy`): prerequisites checked first,
+one line per failure."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import subprocess
 
 import pytest
 
-from infra import deploy
 from infra.config import DEV, PROD
 from infra.settings.images import ImageChoice
+from ops.cli import main
+from ops.deploy import command as deploy
 
 
 class FakeWorld:
@@ -45,7 +47,7 @@ def test_the_command_it_prints_can_be_pasted_into_a_shell(
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(deploy.subprocess, "run", run)
-    assert deploy.main(["diff", "--env", "dev"], FakeWorld().checks()) == 0
+    assert deploy.deploy("diff", "dev", FakeWorld().checks()) == 0
     assert "$ npx --no-install cdk diff 'dev/*' -c env=dev\n" in capsys.readouterr().out
     assert ran == [["npx", "--no-install", "cdk", "diff", "dev/*", "-c", "env=dev"]]
 
@@ -95,13 +97,13 @@ def test_public_base_needs_no_login() -> None:
 
 
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert deploy.main(["deploy", "--env", "nope"], FakeWorld().checks()) == 2
+    assert main(["deploy", "--env", "nope"]) == 2
     assert capsys.readouterr().err == (
         "error: unknown environment 'nope'; valid names: dev, staging, prod\n"
     )
-    assert deploy.main(["destroy", "--env", "prod"], FakeWorld().checks()) == 2
+    assert main(["destroy", "--env", "prod"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-    assert deploy.main(["deploy", "--env", ""], FakeWorld().checks()) == 2
+    assert main(["deploy", "--env", ""]) == 2
     assert "ENV is required" in capsys.readouterr().err
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from lambda_image.local import serve
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 

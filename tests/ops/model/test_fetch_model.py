@@ -11,8 +11,8 @@ import pytest
 from ops.aws import AwsClients
 from ops.cli import main
 from tests.ops.conftest import BUCKET
+from tests.ops.model.publishing import publish
 from tests.ops.model_files import model_files, sha256_of, version_of
-from tests.ops.publishing import publish
 from torchlambda.contract import model_key, pointer_key
 from torchlambda.predictor.architecture import ArchitectureSpec
 from torchlambda.predictor.artifact import model_identity

@@ -12,14 +12,14 @@ from moto.codebuild.models import CodeBuildBackend
 
 from infra.config import EnvironmentConfig
 from ops.aws import AwsClients
-from ops.build_watch import BuildWatcher, format_elapsed
 from ops.cli import main
 from ops.errors import Interrupted, OpsError
-from ops.remote_training import train_remote
-from tests.ops.build_script import BuildScript, Step, hold_builds_still, moto_builds
+from ops.model.build_watch import BuildWatcher, format_elapsed
+from ops.model.remote_training import train_remote
 from tests.ops.conftest import BUCKET
+from tests.ops.model.build_script import BuildScript, Step, hold_builds_still, moto_builds
+from tests.ops.model.publishing import publish
 from tests.ops.model_files import model_files
-from tests.ops.publishing import publish
 from tooling.status_line import StatusLine
 
 NEW = model_files(seed=5, validation_mse=0.1)

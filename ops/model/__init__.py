@@ -1,0 +1,1 @@
+"""Training in CodeBuild, following its build, fetching a published model, reading the pointer."""
