@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,10 +28,29 @@ def test_an_ignored_sigterm_stays_ignored() -> None:
         signal.signal(signal.SIGTERM, before)
 
 
+@pytest.fixture
+def interrupts_not_ignored() -> Iterator[None]:
+    """Python's own handlers: a shell's background job starts with SIGINT ignored, and an
+    ignored signal is (rightly) not held."""
+    previous = {
+        number: signal.signal(number, handler)
+        for number, handler in (
+            (signal.SIGINT, signal.default_int_handler),
+            (signal.SIGTERM, signal.SIG_DFL),
+        )
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@pytest.mark.usefixtures("interrupts_not_ignored")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_held_interrupts_arrive_once_the_block_is_done(signum: int) -> None:
     finished = False
-    with pytest.raises(KeyboardInterrupt), interrupts_held():
+    with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt(), interrupts_held():
         os.kill(os.getpid(), signum)
         finished = True
     assert finished
