@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.gates import start_mypy_if_selected, stop_mypy
+
 # jsii (behind aws_cdk) prints a banner on Node 20 for every process that imports it.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -39,6 +41,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.synth)
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    start_mypy_if_selected(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stop_mypy(session)
 
 
 @pytest.fixture(scope="session")

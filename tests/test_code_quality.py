@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+from tests.gates import mypy_result, run
 
 
 def test_ruff_lint_is_clean() -> None:
@@ -28,6 +18,6 @@ def test_ruff_format_is_clean() -> None:
 
 
 @pytest.mark.slow
-def test_mypy_strict_on_infra_is_clean() -> None:
-    result = run("mypy")  # files and strictness come from pyproject.toml
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_mypy_strict_on_infra_is_clean(request: pytest.FixtureRequest) -> None:
+    returncode, output = mypy_result(request.config)  # started when collection finished
+    assert returncode == 0, output
