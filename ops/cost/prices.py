@@ -1,7 +1,7 @@
 """List prices the cost model uses: the one place to update when AWS changes them.
 
-us-east-1 on-demand list prices (us-west-2, the default region, lists the same figures), as
-recorded in DESIGN.md. Change the figures and ``AS_OF`` together.
+us-east-1 on-demand list prices (us-west-2, the default region, lists the same figures), from
+AWS's Lambda, API Gateway and EC2 pricing pages. Change the figures and ``AS_OF`` together.
 """
 
 from __future__ import annotations

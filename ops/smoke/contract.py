@@ -1,4 +1,4 @@
-"""Smoke test of a deployed (or local) inference API against the HTTP contract in DESIGN.md.
+"""Smoke test of a deployed (or local) inference API against the HTTP contract (docs/api.md).
 
 What it requests comes from the routes table and the limits in torchlambda.contract: each route's
 method and path, a request past the batch limit, and the requests no route takes.
@@ -32,7 +32,7 @@ PROBE_X = 42.0
 BATCH = [1.0, 2.5, 3.0, PROBE_X]
 RELATIVE_TOLERANCE = 1e-5  # the same input must give the same output, batched or not
 
-# Inputs the handler must refuse with this status (a selection of DESIGN.md's list).
+# Inputs the handler must refuse with this status (a selection of docs/api.md's error table).
 BAD_QUERIES = {
     "": 400,  # no query string
     "x=abc": 400,

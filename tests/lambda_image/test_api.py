@@ -1,4 +1,4 @@
-"""The API table of DESIGN.md, through the handler, with a fixture model."""
+"""The API table of docs/api.md, through the handler, with a fixture model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md's bad-input list gets its 4xx with {"error": {"code", "message"}}."""
+"""Every bad input docs/api.md lists gets its 4xx with {"error": {"code", "message"}}."""
 
 from __future__ import annotations
 

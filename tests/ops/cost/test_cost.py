@@ -1,4 +1,4 @@
-"""The cost model against figures worked out by hand from the prices in DESIGN.md."""
+"""The cost model against figures worked out by hand from the prices in ops/cost/prices.py."""
 
 from __future__ import annotations
 
