@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gates import start_mypy_if_selected, stop_mypy
+from tests.gates import start_mypy_early, start_mypy_if_selected, stop_mypy
 
 # jsii (behind aws_cdk) prints a banner on Node 20 for every process that imports it.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
@@ -41,6 +41,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.synth)
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    start_mypy_early(config)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

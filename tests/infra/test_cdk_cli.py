@@ -14,6 +14,7 @@ import pytest
 from infra.config import DEV, ENVIRONMENTS, STAGING
 from infra.outputs import Component
 from ops.deploy.command import stack_selector
+from tests.infra.conftest import SynthesizedApp
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -57,26 +58,28 @@ def stacks_of(config_name: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def whole_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """`cdk ls` of the whole app: the cloud assembly it synthesized, and what it printed."""
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    result = cdk("ls", outdir=outdir)
+def session_assembly(synthesized_app: SynthesizedApp) -> Path:
+    """The session's cloud assembly: every stage, built by `build_app` as app.py builds it.
+
+    Reading it (`--app DIR`) tests the CLI's view of the whole app without a second synthesis;
+    app.py itself runs under the CLI in the `-c env` tests below.
+    """
+    assert synthesized_app.nag_failure is None, synthesized_app.nag_failure
+    return synthesized_app.outdir
+
+
+def test_ls_lists_every_environments_stacks(session_assembly: Path) -> None:
+    result = cdk("ls", "--app", str(session_assembly), outdir=session_assembly)
     assert result.returncode == 0, result.stderr
-    return outdir, result.stdout
-
-
-def test_ls_lists_every_environments_stacks(whole_app: tuple[Path, str]) -> None:
-    _, stdout = whole_app
-    assert listed_stacks(stdout) == {
+    assert listed_stacks(result.stdout) == {
         path: name for env in ENVIRONMENTS for path, name in stacks_of(env).items()
     }
 
 
-def test_deploy_selects_exactly_one_environments_stacks(whole_app: tuple[Path, str]) -> None:
+def test_deploy_selects_exactly_one_environments_stacks(session_assembly: Path) -> None:
     """What `make deploy|diff|destroy ENV=dev` passes the CLI, against the assembly of every
-    stage (read as it is, app.py does not run again): dev's stacks, none of staging's or prod's."""
-    assembly, _ = whole_app
-    result = cdk("ls", "--app", str(assembly), stack_selector(DEV), outdir=assembly)
+    stage: dev's stacks, none of staging's or prod's."""
+    result = cdk("ls", "--app", str(session_assembly), stack_selector(DEV), outdir=session_assembly)
     assert result.returncode == 0, result.stderr
     assert listed_stacks(result.stdout) == stacks_of(DEV.name)
 
