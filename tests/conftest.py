@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gates import start_mypy_early, start_mypy_if_selected, stop_mypy
+from tests.gates import run_mypy_test_last, start_mypy_early, start_mypy_if_selected, stop_mypy
 
 # jsii (behind aws_cdk) prints a banner on Node 20 for every process that imports it.
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
@@ -19,7 +19,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 SYNTH_FIXTURES = frozenset({"synthesized_app"})
 # Fixtures that run real work: a moto server, a training run, a served function over sockets.
-INTEGRATION_FIXTURES = frozenset({"moto_endpoint", "train_tiny", "trained", "previous_model"})
+INTEGRATION_FIXTURES = frozenset(
+    {"moto_endpoint", "train_tiny", "tiny_model", "trained", "previous_model"}
+)
 
 
 def _synthesizes(item: pytest.Item) -> bool:
@@ -41,6 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.synth)
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+    run_mypy_test_last(items)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -36,6 +36,11 @@ def start_mypy() -> subprocess.Popen[str]:
     )
 
 
+def run_mypy_test_last(items: list[pytest.Item]) -> None:
+    """The mypy test waits for its process: as the last test, the rest of the suite runs first."""
+    items.sort(key=lambda item: item.nodeid == MYPY_TEST)  # stable: other tests keep their order
+
+
 def start_mypy_early(config: pytest.Config) -> None:
     """A run of the whole suite (no paths, -m or -k) always selects the mypy test: start mypy
     before collection, which itself takes about ten seconds, rather than after it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,22 +34,43 @@ def repository() -> Path:
     return REPOSITORY
 
 
-@pytest.fixture
-def book_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "data" / "train.csv"
+def write_tiny_csv(directory: Path) -> Path:
+    path = directory / "data" / "train.csv"
     path.parent.mkdir()
     write_book_csv(path, generate_rows(TINY_ROWS, seed=3))
     return path
 
 
+def train_tiny_model(data: Path, out: Path, *extra: str) -> int:
+    """The train CLI, in-process, on a tiny dataset; extra CLI arguments pass through."""
+    return train.main(["--data", str(data), "--out", str(out), *TINY_ARGS, *extra])
+
+
+@pytest.fixture
+def book_csv(tmp_path: Path) -> Path:
+    return write_tiny_csv(tmp_path)
+
+
 @pytest.fixture
 def train_tiny(book_csv: Path) -> Callable[..., int]:
-    """Run the train CLI in-process on the tiny dataset; extra CLI arguments pass through."""
+    """Train on the test's own tiny dataset into `out`."""
+    return lambda out, *extra: train_tiny_model(book_csv, out, *extra)
 
-    def run(out: Path, *extra: str) -> int:
-        return train.main(["--data", str(book_csv), "--out", str(out), *TINY_ARGS, *extra])
 
-    return run
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny training run for the session, for tests that need a trained model but do not
+    test training: they copy it (`trained_copy`) rather than train again."""
+    directory = tmp_path_factory.mktemp("tiny")
+    out = directory / "model"
+    assert train_tiny_model(write_tiny_csv(directory), out) == 0
+    return out
+
+
+@pytest.fixture
+def trained_copy(tmp_path: Path, tiny_model: Path) -> Path:
+    """A private copy of the session's tiny model, free to tamper with."""
+    return Path(shutil.copytree(tiny_model, tmp_path / "model"))
 
 
 @pytest.fixture
