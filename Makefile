@@ -12,14 +12,14 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 ENV ?=
 
-# jsii prints a banner on Node 20 (the end-of-life one is silenced by a list of major versions);
-# the CLI's telemetry would only time out offline.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# jsii prints an end-of-life banner on Node 20, which these machines may still have: silenced for
+# 20 alone (the variable lists major versions), so a newer unsupported Node still warns. The CLI's
+# telemetry would only time out offline.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-# Stamps keyed on the requirement files' content: a second run installs nothing.
-PY_STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt lambda_image/requirements.txt lambda_image/app/pyproject.toml | sha256sum | cut -c1-16)
+# Stamps keyed on the locks' content: a second run installs nothing.
+PY_STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt lambda_image/app/pyproject.toml | sha256sum | cut -c1-16)
 NPM_STAMP := node_modules/.installed-$(shell sha256sum package-lock.json | cut -c1-16)
 
 .PHONY: help
@@ -30,10 +30,12 @@ $(PY_STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "error: Python 3.11+ is required (found $$($(PYTHON) --version 2>&1))"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@# The dev lock holds every set (app, image, training, tools): each file checked by its hash.
+	$(PY) -m pip install --disable-pip-version-check --quiet --require-hashes -r requirements-dev.txt
 	@# The runtime package, editable, as a plain path entry (compat mode) that mypy can follow:
-	@# one import name, torchlambda, in the image, the tests, training and the ops tools.
-	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps \
+	@# one import name, torchlambda, in the image, the tests, training and the ops tools. Built
+	@# with the locked setuptools (no build isolation), so nothing unhashed is downloaded.
+	$(PY) -m pip install --disable-pip-version-check --quiet --no-deps --no-build-isolation \
 	  --config-settings editable_mode=compat -e ./lambda_image/app
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -75,6 +77,34 @@ format: setup ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+# ---- Dependencies (*.in -> hash-locked *.txt) ----------------------------------------------
+# Each lock is resolved for where it is installed: the app for any Python 3.11+, the image and
+# training for the DLC's Python 3.12 on x86_64 Linux, the dev set for CI's Python 3.11 with the
+# CPU torch wheel (from PIP_FIND_LINKS when set, else PyTorch's CPU index). The dev set takes the
+# others as constraints: a package they share has one version everywhere.
+UV := $(VENV)/bin/uv
+DLC_TARGET := --python-version 3.12 --python-platform x86_64-manylinux_2_28
+TORCH_SOURCE := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),--extra-index-url https://download.pytorch.org/whl/cpu)
+LOCK_FLAGS = --quiet --generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+
+.PHONY: lock
+lock: setup ## Re-lock every requirement set from its .in file, keeping locked versions that still fit
+	$(UV) pip compile $(LOCK_FLAGS) --universal --python-version 3.11 requirements.in -o requirements.txt
+	$(UV) pip compile $(LOCK_FLAGS) $(DLC_TARGET) --only-binary :all: lambda_image/requirements.in -o lambda_image/requirements.txt
+	$(UV) pip compile $(LOCK_FLAGS) $(DLC_TARGET) training/requirements.in -o training/requirements.txt
+	$(UV) pip compile $(LOCK_FLAGS) --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  $(TORCH_SOURCE) -c requirements.txt -c lambda_image/requirements.txt -c training/requirements.txt \
+	  requirements-dev.in -o requirements-dev.txt
+	$(UV) pip compile $(LOCK_FLAGS) --universal --python-version 3.11 requirements-scan.in -o requirements-scan.txt
+
+.PHONY: image-deps
+image-deps: setup ## Measure each package the image's lock installs; rewrite the README's table
+	$(PY) -m lambda_image.local.dependency_sizes --write README.md
+
+.PHONY: upgrade
+upgrade: ## Move every lock to the newest releases its .in allows; then run `make test`
+	$(MAKE) lock UPGRADE=1
+
 .PHONY: clean
 clean: ## Remove build outputs (keeps .venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .bench
@@ -99,8 +129,7 @@ bench-train: setup ## Our trainer against the book's procedure, side by side (th
 MODEL_DIR ?= lambda_image/model
 PORT ?= 3000
 EVENT ?= lambda_image/events/predict-get.json
-# Outside Lambda, Powertools would print one EMF metrics line per request; tracing stays off.
-LOCAL_FUNCTION_ENV := MODEL_DIR=$(MODEL_DIR) POWERTOOLS_TRACE_DISABLED=true
+LOCAL_FUNCTION_ENV := MODEL_DIR=$(MODEL_DIR)
 
 .PHONY: invoke
 invoke: setup ## Run the handler once on an event file: make invoke EVENT=lambda_image/events/health.json
@@ -139,7 +168,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed-$(shell sha256sum requirements-scan.txt | 
 
 $(SCAN_STAMP):
 	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python -m pip install --disable-pip-version-check --quiet --require-hashes -r requirements-scan.txt
 	@rm -f $(SCAN_VENV)/.installed-*
 	@touch $@
 

@@ -12,8 +12,7 @@ import pytest
 
 from tests.gates import run_mypy_test_last, start_mypy_early, start_mypy_if_selected, stop_mypy
 
-# jsii (behind aws_cdk) prints a banner on Node 20 for every process that imports it.
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+# jsii (behind aws_cdk) prints an end-of-life banner on Node 20 for every process that imports it.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 

@@ -1,63 +1,59 @@
-"""Install only the pinned requirements that this Python lacks (a DLC already has most).
+"""Install, hash-checked, only the locked requirements that this Python lacks (a DLC has most).
 
 ``python -m training.install_missing training/requirements.txt [--dry-run]``: a distribution that is
-present, in whatever version the image ships, is left alone, so the DLC's tested set is not changed.
+present, in whatever version the image ships, is left alone, so the DLC's tested set is not changed;
+what is missing comes from the lock with its hashes. The lock holds the whole closure, so the
+missing entries are installed with --no-deps: pip never reaches for an unhashed dependency.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==\S+$")
+from tooling.locks import LockedRequirement, LockError, read_lock
 
 
-def pinned_requirements(path: Path) -> list[tuple[str, str]]:
-    """(distribution name, requirement line) for each line; only exact pins are allowed."""
-    requirements = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = _PIN.match(line)
-        if match is None:
-            raise ValueError(f"{path}:{number}: {line!r} is not pinned as name==version")
-        requirements.append((match.group(1), line))
-    return requirements
-
-
-def missing(requirements: list[tuple[str, str]]) -> list[str]:
+def missing(requirements: list[LockedRequirement]) -> list[LockedRequirement]:
     lacking = []
-    for name, line in requirements:
+    for requirement in requirements:
         try:
-            metadata.version(name)
+            metadata.version(requirement.name)
         except metadata.PackageNotFoundError:
-            lacking.append(line)
+            lacking.append(requirement)
     return lacking
+
+
+def install(requirements: list[LockedRequirement]) -> int:
+    with tempfile.TemporaryDirectory() as directory:
+        subset = Path(directory) / "missing.txt"
+        subset.write_text("".join(f"{r.text}\n" for r in requirements), encoding="utf-8")
+        command = [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--quiet"]
+        command += ["--require-hashes", "--no-deps", "-r", str(subset)]
+        return subprocess.run(command, check=False).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.install_missing")
-    parser.add_argument("requirements", type=Path, help="a file of name==version lines")
+    parser.add_argument("lock", type=Path, help="a requirements lock written by `make lock`")
     parser.add_argument("--dry-run", action="store_true", help="print, do not install")
     args = parser.parse_args(argv)
     try:
-        lacking = missing(pinned_requirements(args.requirements))
-    except (OSError, ValueError) as error:
+        lacking = missing(read_lock(args.lock))
+    except (OSError, LockError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if not lacking:
         print("all requirements present; installing nothing")
         return 0
-    print(f"installing: {' '.join(lacking)}")
+    print(f"installing: {' '.join(r.pin for r in lacking)}")
     if args.dry_run:
         return 0
-    command = [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--quiet", *lacking]
-    return subprocess.run(command, check=False).returncode
+    return install(lacking)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ class InferenceFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
+            # Lambda records each invocation's trace itself: the image has no X-Ray SDK.
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 contract.ENV_MODEL_DIR: str(contract.MODEL_DIR_IN_IMAGE),
@@ -69,9 +70,6 @@ class InferenceFunction(Construct):
                 **dict.fromkeys(contract.LIBRARY_THREAD_VARIABLES, threads),
                 contract.ENV_SERVICE_NAME: contract.SERVICE_NAME,
                 contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
-                # Lambda's active tracing records every invocation without the X-Ray SDK; the
-                # handler's own subsegments would add ~0.25 s of imports to each cold start.
-                contract.ENV_TRACE_DISABLED: "true",
             },
         )
         self.alias = lambda_.Alias(

@@ -1,54 +1,70 @@
-"""Installing only what the DLC lacks, from pins that match the repository's."""
+"""Installing, hash-checked, only what the DLC lacks from training's lock."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tooling.locks import read_lock
 from training import install_missing
-from training.install_missing import missing, pinned_requirements
+
+HASH = "0" * 64
+ABSENT = f"no-such-distribution-xyz==1.0 \\\n    --hash=sha256:{HASH}\n"
 
 
-def test_training_pins_match_the_repository_pins(repository: Path) -> None:
-    training = dict(pinned_requirements(repository / "training" / "requirements.txt"))
-    pins: dict[str, str] = {}
-    for name in ("requirements.txt", "requirements-dev.txt"):
-        for line in (repository / name).read_text().splitlines():
-            if "==" in line and not line.startswith("#"):
-                pins[line.split("==")[0].strip()] = line.strip()
-    assert training
-    for name, line in training.items():
-        assert pins.get(name) == line, name
+def lock(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    return path
 
 
 def test_only_absent_distributions_are_installed(tmp_path: Path) -> None:
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text("# comment\npytest==0.0.1\n\nno-such-distribution-xyz==1.0  # why\n")
-    assert missing(pinned_requirements(requirements)) == ["no-such-distribution-xyz==1.0"]
+    present = f"pytest==0.0.1 \\\n    --hash=sha256:{HASH}\n    # via -r requirements.in\n"
+    entries = read_lock(lock(tmp_path, "# comment\n" + present + ABSENT))
+    assert [r.pin for r in install_missing.missing(entries)] == ["no-such-distribution-xyz==1.0"]
+
+
+def test_the_missing_entries_are_installed_with_their_hashes_and_no_dependencies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[list[str], str]] = []
+
+    def fake_run(command: list[str], check: bool) -> Any:
+        calls.append((command, Path(command[-1]).read_text()))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(install_missing.subprocess, "run", fake_run)
+    assert install_missing.main([str(lock(tmp_path, ABSENT))]) == 0
+    [(command, subset)] = calls
+    assert {"--require-hashes", "--no-deps"} <= set(command)
+    assert subset == f"no-such-distribution-xyz==1.0 --hash=sha256:{HASH}\n"
 
 
 def test_dry_run_names_what_it_would_install(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text("no-such-distribution-xyz==1.0\n")
-    assert install_missing.main([str(requirements), "--dry-run"]) == 0
+    assert install_missing.main([str(lock(tmp_path, ABSENT)), "--dry-run"]) == 0
     assert capsys.readouterr().out == "installing: no-such-distribution-xyz==1.0\n"
 
 
 def test_nothing_to_install(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text("torch==2.13.0\n")
-    assert install_missing.main([str(requirements)]) == 0
+    assert install_missing.main([str(lock(tmp_path, f"torch==2.13.0 --hash=sha256:{HASH}\n"))]) == 0
     assert "installing nothing" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("line", ["torch", "torch>=2", "-r other.txt"])
-def test_unpinned_lines_are_refused(
+@pytest.mark.parametrize("line", ["torch", "torch>=2", "-r other.txt", "torch==2.13.0"])
+def test_entries_that_are_not_hashed_pins_are_refused(
     tmp_path: Path, line: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    requirements = tmp_path / "requirements.txt"
-    requirements.write_text(line + "\n")
-    assert install_missing.main([str(requirements)]) == 1
-    assert "is not pinned as name==version" in capsys.readouterr().err
+    assert install_missing.main([str(lock(tmp_path, line + "\n"))]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1
+    assert "requirements.txt:1:" in error
+
+
+def test_the_training_lock_reads(repository: Path) -> None:
+    names = {r.name for r in read_lock(repository / "training" / "requirements.txt")}
+    assert {"boto3", "matplotlib"} <= names

@@ -20,7 +20,7 @@ from torchlambda.errors import ApiError
 from torchlambda.http_responses import error_response
 from torchlambda.inference import Predictor
 from torchlambda.model_loading import load_model
-from torchlambda.observability import create_logger, create_metrics, create_tracer, record
+from torchlambda.observability import create_logger, create_metrics, record
 from torchlambda.predictor.architecture import SpecError
 from torchlambda.predictor.artifact import ArtifactError, LoadedModel
 from torchlambda.settings import Settings, SettingsError, service_name
@@ -64,10 +64,6 @@ class Function:
         )
         if self._metrics is not None:
             observed = self._metrics.log_metrics(observed, capture_cold_start_metric=True)
-        # Even a disabled Tracer imports the X-Ray SDK (about 0.3 s of init): only when it is on.
-        if not self.settings.trace_disabled:
-            tracer = create_tracer(self.settings.service)
-            observed = tracer.capture_lambda_handler(observed, capture_response=False)
         return observed
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:

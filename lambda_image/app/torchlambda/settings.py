@@ -11,7 +11,6 @@ MAX_ABS_X                     1e6                     requests with abs(x) above
 POWERTOOLS_SERVICE_NAME       torchlambda-inference   ``service`` in logs and metrics
 POWERTOOLS_METRICS_NAMESPACE  TorchLambda             CloudWatch namespace of the EMF metrics
 POWERTOOLS_LOG_LEVEL          INFO                    DEBUG logs every successful request too
-POWERTOOLS_TRACE_DISABLED     true                    ``false`` adds X-Ray subsegments
 POWERTOOLS_METRICS_DISABLED   false                   ``true`` emits no EMF metrics (local runs)
 ============================  ======================  ==========================================
 
@@ -43,7 +42,6 @@ class Settings:
     max_abs_x: float = contract.DEFAULT_MAX_ABS_X
     service: str = contract.SERVICE_NAME
     metrics_namespace: str = contract.METRIC_NAMESPACE
-    trace_disabled: bool = True
     metrics_disabled: bool = False
 
     @classmethod
@@ -58,7 +56,6 @@ class Settings:
             service=service_name(environ),
             metrics_namespace=environ.get(contract.ENV_METRIC_NAMESPACE)
             or defaults.metrics_namespace,
-            trace_disabled=_flag(environ, contract.ENV_TRACE_DISABLED, defaults.trace_disabled),
             metrics_disabled=_flag(
                 environ, contract.ENV_METRICS_DISABLED, defaults.metrics_disabled
             ),
