@@ -193,6 +193,10 @@ fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev
 smoke: setup ## Check an API against the HTTP contract: ENV=dev or URL=http://127.0.0.1:3000
 	$(OPS) smoke $(if $(ENV),--env '$(ENV)') $(if $(URL),--url '$(URL)') $(if $(SMOKE_REQUESTS),--requests '$(SMOKE_REQUESTS)') $(if $(SMOKE_DEADLINE),--deadline '$(SMOKE_DEADLINE)')
 
+.PHONY: logs
+logs: setup ## Follow the inference function's logs until Ctrl-C: ENV=dev [SINCE=10m] [FILTER=pattern]
+	$(OPS) logs --env '$(ENV)' $(if $(SINCE),--since '$(SINCE)') $(if $(value FILTER),--filter '$(value FILTER)')
+
 .PHONY: cost
 cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20]
 	$(OPS) cost --env '$(ENV)' $(if $(REQUESTS),--requests '$(REQUESTS)') $(if $(DURATION_MS),--duration-ms '$(DURATION_MS)') $(if $(PLOT),--plot '$(PLOT)')

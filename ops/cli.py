@@ -17,6 +17,7 @@ from pathlib import Path
 from infra.config import ConfigError, EnvironmentConfig, get_environment
 from ops.cost.units import parse_count
 from ops.errors import OpsError, explain_aws_error
+from ops.logs.duration import parse_duration
 from tooling.arguments import USAGE_ERROR, OneLineParser, checked
 
 DEFAULT_DURATION_MS = 20.0
@@ -57,6 +58,13 @@ smoke_deadline = checked(
 )
 
 
+def since(text: str) -> int:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"SINCE={error}") from None
+
+
 def build_parser() -> MakeParser:
     parser = MakeParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=MakeParser)
@@ -85,6 +93,19 @@ def build_parser() -> MakeParser:
         help="seconds the whole run may take (default %(default)g)",
     )
     smoke.set_defaults(run=run_smoke)
+
+    logs = commands.add_parser("logs", help="follow the inference function's logs until Ctrl-C")
+    logs.add_argument("--env", type=environment, required=True)
+    logs.add_argument(
+        "--since", type=since, default="10m", help="show events from this long ago (default 10m)"
+    )
+    logs.add_argument(
+        "--filter",
+        dest="filter_pattern",
+        metavar="PATTERN",
+        help="CloudWatch Logs filter pattern, e.g. ERROR or '{ $.level = \"ERROR\" }'",
+    )
+    logs.set_defaults(run=run_logs)
 
     cost = commands.add_parser("cost", help="monthly cost of the environment's configuration")
     cost.add_argument("--env", type=environment, required=True)
@@ -142,6 +163,15 @@ def run_smoke(args: argparse.Namespace) -> int:
     from ops.smoke.command import smoke
 
     return smoke(args.env, args.url, args.requests, say, deadline_seconds=args.deadline)
+
+
+def run_logs(args: argparse.Namespace) -> int:
+    from ops.logs.command import follow_logs
+
+    def note(text: str) -> None:  # on stderr: stdout holds only the events, for pipes
+        print(text, file=sys.stderr, flush=True)
+
+    return follow_logs(args.env, args.since, args.filter_pattern, say, note)
 
 
 def run_cost(args: argparse.Namespace) -> int:

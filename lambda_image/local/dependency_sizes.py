@@ -40,7 +40,9 @@ class InstalledSize:
 def install(lock: Path, target: Path) -> None:
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     command += ["--no-compile", "--require-hashes", "--target", str(target), *IMAGE_TARGET]
-    result = subprocess.run([*command, "-r", str(lock)], capture_output=True, text=True)
+    result = subprocess.run(
+        [*command, "-r", str(lock)], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
         raise RuntimeError(f"cannot install {lock}: {last}")

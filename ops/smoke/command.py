@@ -1,4 +1,5 @@
-"""`make smoke`: find the API (URL= or the stack's ApiUrl), sign when it uses IAM, report."""
+"""`make smoke`: find the API (URL= or the stack's ApiUrl), sign when it uses IAM, report the
+contract, the connection setup and the request latency apart."""
 
 from __future__ import annotations
 
@@ -48,14 +49,34 @@ def smoke(
     for violation in report.violations:
         say(f"  FAIL  {violation}")
     say(f"model version: {report.model_version or 'unknown'}")
+    if client.connect_seconds:
+        say(connection_line(client.connect_seconds, client.requests, tls=client.tls))
     if report.latencies:
-        ms = [s * 1000 for s in report.latencies]
-        say(
-            f"latency over {len(ms)} requests: p50 {percentile(ms, 0.5):.1f} ms, "
-            f"p99 {percentile(ms, 0.99):.1f} ms"
-        )
+        say(latency_line(report.latencies))
     if report.violations:
         say(f"{len(report.violations)} contract violation(s)")
         return 1
     say("contract holds")
     return 0
+
+
+def connection_line(connect_seconds: list[float], requests: int, *, tls: bool) -> str:
+    """How long opening the connection took, and how many requests shared how many connections."""
+    what = "TCP + TLS" if tls else "TCP"
+    ms = [s * 1000 for s in connect_seconds]
+    if len(ms) == 1:
+        return f"connection setup ({what}): {ms[0]:.1f} ms, 1 connection for {requests} requests"
+    return (
+        f"connection setup ({what}): p50 {percentile(ms, 0.5):.1f} ms, max {max(ms):.1f} ms, "
+        f"{len(ms)} connections for {requests} requests"
+    )
+
+
+def latency_line(latencies: list[float]) -> str:
+    """The latency sample's spread: each request to the end of its response, setup excluded."""
+    ms = [s * 1000 for s in latencies]
+    spread = ", ".join(f"p{round(q * 100)} {percentile(ms, q):.1f} ms" for q in (0.5, 0.9, 0.99))
+    return (
+        f"latency over {len(ms)} requests: {spread}, max {max(ms):.1f} ms "
+        "(connection setup excluded)"
+    )

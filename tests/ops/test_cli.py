@@ -89,6 +89,15 @@ def test_cost_follows_requests_and_duration(
             "error: expected SMOKE_DEADLINE to be a number of seconds > 0, got 'soon'",
         ),
         (["deploy"], "error: the following arguments are required: --env"),
+        (["logs"], "error: the following arguments are required: --env"),
+        (
+            ["logs", "--env", "dev", "--since", "soon"],
+            "error: SINCE='soon' is not a duration like 90s, 10m, 2h or 1d",
+        ),
+        (
+            ["logs", "--env", "dev", "--since", "0m"],
+            "error: SINCE='0m' is not a duration like 90s, 10m, 2h or 1d",
+        ),
     ],
 )
 def test_bad_arguments_are_one_actionable_line(
@@ -145,6 +154,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
         (["smoke", "URL=http://127.0.0.1:3000"], "-m ops smoke --url 'http://127.0.0.1:3000'"),
         (["smoke", "ENV=prod"], "-m ops smoke --env 'prod'"),
         (["smoke", "ENV=dev", "SMOKE_DEADLINE=30"], "-m ops smoke --env 'dev' --deadline '30'"),
+        (["logs", "ENV=dev"], "-m ops logs --env 'dev'"),
+        # A filter pattern reaches the CLI as typed: `$` included, not expanded by make.
+        (["logs", "ENV=prod", "SINCE=1h", 'FILTER={ $.level = "ERROR" }'],
+         "-m ops logs --env 'prod' --since '1h' --filter '{ $.level = \"ERROR\" }'"),
         (["deploy", "ENV=dev"], "-m ops deploy --env 'dev'"),
         (["diff", "ENV=staging"], "-m ops diff --env 'staging'"),
         (["destroy", "ENV=dev"], "-m ops destroy --env 'dev'"),

@@ -8,22 +8,30 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.config import get_environment
+from lambda_image.local import serve
 from lambda_image.local.function import load_local_function
 from ops.aws import AwsClients
 from ops.cli import main
 from ops.smoke import http_client
+from ops.smoke.command import connection_line, latency_line
 from ops.smoke.contract import UNROUTED_PATH
 from ops.smoke.http_client import HttpClient
 from tests.ops.aws_stand_ins import deploy_stacks
 from tests.ops.model_files import model_files, version_of
-from tests.ops.smoke.local_api import Handler, local_server, server_for
+from tests.ops.smoke.local_api import (
+    Handler,
+    gateway_for,
+    local_server,
+    self_signed_tls,
+    server_for,
+)
 
 # Real servers on sockets: the local gateway and misbehaving stand-ins.
 pytestmark = pytest.mark.integration
@@ -60,7 +68,111 @@ def test_passes_against_the_real_local_server(
     assert code == 0, out
     assert "FAIL" not in out and out.rstrip().endswith("contract holds")
     assert f"model version: {version_of(FILES)}" in out
-    assert "latency over 20 requests: p50 " in out
+    assert "\nconnection setup (TCP): " in out
+    assert "\nlatency over 20 requests: p50 " in out
+
+
+SETUP_LINE = re.compile(
+    r"connection setup \((?P<what>[A-Z +]+)\): (?P<ms>\d+\.\d) ms, "
+    r"1 connection for (?P<requests>\d+) requests"
+)
+LATENCY_LINE = re.compile(
+    r"latency over 20 requests: p50 (?P<p50>\d+\.\d) ms, p90 \d+\.\d ms, p99 \d+\.\d ms, "
+    r"max \d+\.\d ms \(connection setup excluded\)"
+)
+
+
+# Every (method, path) the smoke test sends, routed or not.
+EVERY_ROUTE = frozenset(
+    (method, path)
+    for method in ("GET", "POST", "PUT", "DELETE")
+    for path in ("/predict", "/health", UNROUTED_PATH)
+)
+
+
+def keeping_the_connection(handler: Handler) -> Handler:
+    """The API's own 404 for what no route takes, the connection kept open as API Gateway keeps it
+    (the local gateway closes it after that 404, so a client must open another): serve it with
+    routes=EVERY_ROUTE."""
+
+    def gateway(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        http = event["requestContext"]["http"]
+        if (http["method"], http["path"]) not in serve.GatewayHandler.routes:
+            return {
+                "statusCode": 404,
+                "headers": {"content-type": "application/json"},
+                "body": '{"message":"Not Found"}',
+            }
+        return handler(event, context)
+
+    return gateway
+
+
+def requests_made(out: str) -> int:
+    """What a passing run sends: one request per check, the latency check's 20 for the last."""
+    return out.count("\n  ok    ") - 1 + 20
+
+
+def test_one_connection_serves_every_check_and_its_setup_is_reported_apart(
+    real_handler: Handler, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with gateway_for(keeping_the_connection(real_handler), EVERY_ROUTE) as gateway:
+        code, out = smoke(capsys, gateway.url)
+    assert code == 0, out
+    assert gateway.accepted == 1  # sockets the server accepted, whatever the client thinks
+    setup = SETUP_LINE.search(out)
+    assert setup is not None and setup["what"] == "TCP", out
+    assert int(setup["requests"]) == requests_made(out) > 30
+    assert LATENCY_LINE.search(out), out
+
+
+def test_over_https_the_handshake_is_timed_apart_from_the_requests(
+    real_handler: Handler,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A handshake held back 0.4 s, as a far server's round trips would: the connection line
+    shows it, once, and the requests over the open connection do not."""
+    context, certificate = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the client trusts only this one
+    with gateway_for(
+        keeping_the_connection(real_handler), EVERY_ROUTE, tls=context, handshake_delay=0.4
+    ) as gateway:
+        code, out = smoke(capsys, gateway.url)
+    assert code == 0, out
+    assert gateway.accepted == 1
+    setup = SETUP_LINE.search(out)
+    assert setup is not None and setup["what"] == "TCP + TLS", out
+    assert float(setup["ms"]) >= 400
+    assert int(setup["requests"]) == requests_made(out)
+    latency = LATENCY_LINE.search(out)
+    assert latency is not None and float(latency["p50"]) < 400, out
+
+
+def test_an_untrusted_certificate_is_refused(
+    real_handler: Handler, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    context, _ = self_signed_tls(tmp_path)  # SSL_CERT_FILE not pointed at it
+    with gateway_for(real_handler, tls=context) as gateway:
+        code = main(["smoke", "--url", gateway.url, "--deadline", "10"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"error: cannot reach {gateway.url}: ") and err.count("\n") == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in err, err
+
+
+def test_the_report_lines() -> None:
+    assert connection_line([0.0123], 71, tls=True) == (
+        "connection setup (TCP + TLS): 12.3 ms, 1 connection for 71 requests"
+    )
+    assert connection_line([0.002, 0.001, 0.004], 71, tls=False) == (
+        "connection setup (TCP): p50 2.0 ms, max 4.0 ms, 3 connections for 71 requests"
+    )
+    assert latency_line([i / 1000 for i in range(1, 101)]) == (
+        "latency over 100 requests: p50 50.0 ms, p90 90.0 ms, p99 99.0 ms, max 100.0 ms "
+        "(connection setup excluded)"
+    )
 
 
 def answer(status: int, body: Any) -> dict[str, Any]:
@@ -137,12 +249,7 @@ def test_catches_an_api_that_forwards_what_no_route_takes(
     real_handler: Handler, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """As if the API had a catch-all route: the function answers, 404 or 405, with its version."""
-    everything = frozenset(
-        (method, path)
-        for method in ("GET", "POST", "PUT", "DELETE")
-        for path in ("/predict", "/health", UNROUTED_PATH)
-    )
-    with server_for(real_handler, routes=everything) as url:
+    with server_for(real_handler, routes=EVERY_ROUTE) as url:
         code, out = smoke(capsys, url)
     assert code == 1
     assert "FAIL  PUT /predict -> 404: status 405, expected 404" in out, out
@@ -301,6 +408,26 @@ def test_a_connection_the_server_closed_is_replaced() -> None:
             assert [client.request("GET", "/health").status for _ in range(2)] == [200, 200]
         finally:
             client.close()
+    assert len(client.connect_seconds) == 2
+
+
+def answer_then_drop_the_next(connection: socket.socket, stop: threading.Event) -> None:
+    """Answer and keep the connection, then close it unanswered when the next request comes: an
+    idle connection the server closed just as the client reused it, too late for urllib3's check
+    of a pooled connection to notice."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    with suppress(OSError):
+        connection.recv(65536)
+
+
+def test_a_request_the_reused_connection_dropped_is_sent_again_on_a_new_one() -> None:
+    with raw_server(answer_then_drop_the_next, connections=2) as url:
+        client = HttpClient(url, None, WAIT_SECONDS)
+        try:
+            assert [client.request("GET", "/health").status for _ in range(2)] == [200, 200]
+            assert len(client.connect_seconds) == 2 and client.requests == 2
+        finally:
+            client.close()
 
 
 def hang_up(connection: socket.socket, stop: threading.Event) -> None:
@@ -309,6 +436,10 @@ def hang_up(connection: socket.socket, stop: threading.Event) -> None:
 
 def cut_short(connection: socket.socket, stop: threading.Event) -> None:
     connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}")
+
+
+def not_http(connection: socket.socket, stop: threading.Event) -> None:
+    connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
 
 
 def claim_3_gb(connection: socket.socket, stop: threading.Event) -> None:
@@ -340,13 +471,14 @@ def stream_without_end(connection: socket.socket, stop: threading.Event) -> None
             "connection closed before the response ended "
             "(IncompleteRead: IncompleteRead(2 bytes read, 8 more expected))",
         ),
+        (not_http, "malformed response (BadStatusLine: 'SSH-2.0-OpenSSH_9.6\\r\\n')"),
         (
             claim_3_gb,
             "body of 3000000000 bytes (Content-Length) is over the 16 MiB limit; not read",
         ),
         (stream_without_end, "body over the 1 MiB limit; not read further"),
     ],
-    ids=["no-answer", "body-cut-short", "content-length-3-GB", "endless-body"],
+    ids=["no-answer", "body-cut-short", "not-http", "content-length-3-GB", "endless-body"],
 )
 def test_a_broken_response_fails_its_check_and_the_run_goes_on(
     capsys: pytest.CaptureFixture[str],
