@@ -159,8 +159,9 @@ destroy: setup ## Delete one environment's stacks (refuses prod): make destroy E
 	$(PY) -m ops destroy --env '$(ENV)'
 
 .PHONY: docs
-docs: setup ## Regenerate the per-environment settings table in README.md from infra/config.py
+docs: setup ## Regenerate README's environments table and docs/openapi.json (from the routes table)
 	$(PY) -m infra.settings_table
+	$(PY) -m lambda_image.local.openapi --out docs/openapi.json
 
 # checkov lives in its own venv: a large install that `make test` and requirements-dev.txt do not need.
 SCAN_VENV := .venv-scan

@@ -6,16 +6,16 @@ MAX_CONNECTIONS at once; each read waits at most TIMEOUT_SECONDS and a whole req
 within REQUEST_SECONDS, so a slow or idle client holds up no one else and holds its thread for a
 bounded time. The function runs one invocation at a time, like one Lambda sandbox. A request that
 no route of the table takes is answered as the deployed HTTP API answers it (404, `{"message":"Not
-Found"}`), without calling the function. What the server refuses itself (a malformed request, a
-body over 10 MiB, a request left unfinished, one connection too many) is answered in the API's
-JSON error envelope, never in HTML.
+Found"}`), without calling the function. `GET /openapi.json` is answered with the API's OpenAPI
+description (openapi.py), which only this server serves. What the server refuses itself (a
+malformed request, a body over 10 MiB, a request left unfinished, one connection too many) is
+answered in the API's JSON error envelope, never in HTML.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import socket
 import sys
@@ -40,6 +40,8 @@ from lambda_image.local.gateway import (
     route_key,
     to_event,
 )
+from lambda_image.local.openapi import DOCUMENT_PATH, JSON, render
+from lambda_image.local.refusals import error_envelope
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -53,23 +55,7 @@ TIMEOUT_SECONDS = 15.0  # for each read and write, and for an idle keep-alive co
 REQUEST_SECONDS = 30.0  # for a whole request (line, headers, body), however it trickles in
 MAX_CONNECTIONS = 64  # a thread each; one more is refused at once
 LINGER_SECONDS = 2.0  # how long a closing connection reads what the client is still sending
-# Stable codes for the refusals the gateway makes itself, as the function's own codes are.
-ERROR_CODES = {
-    HTTPStatus.BAD_REQUEST: "bad_request",
-    HTTPStatus.REQUEST_TIMEOUT: "request_timeout",
-    HTTPStatus.LENGTH_REQUIRED: "length_required",
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "payload_too_large",
-    HTTPStatus.REQUEST_URI_TOO_LONG: "request_line_too_long",
-    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: "headers_too_large",
-    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: "http_version_not_supported",
-    HTTPStatus.SERVICE_UNAVAILABLE: "too_many_connections",
-}
-
-
-def error_envelope(status: HTTPStatus, message: str) -> bytes:
-    """The API's JSON error body for a refusal the gateway makes itself."""
-    error = {"code": ERROR_CODES.get(status, status.name.lower()), "message": message}
-    return json.dumps({"error": error}).encode()
+DOCUMENT_ROUTE = ("GET", DOCUMENT_PATH)  # the API's description: served here, not by API Gateway
 
 
 class LocalGateway(ThreadingHTTPServer):
@@ -178,6 +164,7 @@ class _DeadlineReader(io.RawIOBase):
 class GatewayHandler(BaseHTTPRequestHandler):
     function: ClassVar[Any] = None
     routes: ClassVar[frozenset[tuple[str, str]]] = ROUTE_KEYS  # (method, path) pairs that reach it
+    document: ClassVar[bytes] = render()  # the API's OpenAPI description, for GET /openapi.json
     # One sandbox runs one invocation at a time; the handler and its logger are not thread-safe.
     invocation_lock: ClassVar[threading.Lock] = threading.Lock()
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
@@ -262,7 +249,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def _routed(self) -> bool:
         """Whether a route takes the request; False once the API's own 404 has been sent."""
-        if route_key(self.command, origin_form(self.path)) in self.routes:
+        key = route_key(self.command, origin_form(self.path))
+        if key in self.routes or key == DOCUMENT_ROUTE:
             return True
         self._send(NOT_FOUND, close=True)  # its body, if any, is left unread
         return False
@@ -293,6 +281,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         return int(digits or "0")
 
     def _answer(self, body: bytes) -> None:
+        if route_key(self.command, self.path) == DOCUMENT_ROUTE:
+            self._send(HttpResponse(HTTPStatus.OK, {"content-type": JSON}, self.document))
+            return
         event = to_event(
             self.command, self.path, self.headers.items(), body, self.client_address[0]
         )
