@@ -135,12 +135,16 @@ LOCAL_FUNCTION_ENV := MODEL_DIR=$(MODEL_DIR)
 invoke: setup ## Run the handler once on an event file: make invoke EVENT=lambda_image/events/health.json
 	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke $(EVENT)
 
+.PHONY: invoke-rie
+invoke-rie: setup ## The image's entry point once under the Lambda RIE (REPORT line on stderr): make invoke-rie EVENT=...
+	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke --rie $(EVENT)
+
 .PHONY: serve
 serve: setup ## Serve the handler on http://127.0.0.1:$(PORT) as API Gateway would (PORT=3000)
 	$(LOCAL_FUNCTION_ENV) POWERTOOLS_METRICS_DISABLED=true $(PY) -u -m lambda_image.local.serve --port $(PORT)
 
 .PHONY: bench-serve
-bench-serve: setup ## Benchmark the handler against loading the model per request (a table)
+bench-serve: setup ## Benchmark the handler against loading the model per request, and its Lambda Duration under the RIE (tables)
 	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.bench
 
 # ---- Deploy (ops/deploy/) ------------------------------------------------------------------

@@ -1,13 +1,19 @@
 """``make bench-serve``: warm latency, batch throughput, cold start and memory of the handler, side
-by side with the book's load-per-request approach, printed as a table.
+by side with the book's load-per-request approach, printed as a table; then what Lambda would bill:
+the image's entry point under the Lambda Runtime Interface Emulator (`lambda_image.local.rie`),
+each invocation's Duration from the emulator's REPORT line, beside a constant handler's under the
+same emulator in the same run (the floor: the runtime interface client and the emulator's own
+exchange, which no handler can go below).
 
 Timings on a shared machine are noisy: latencies are percentiles of many calls; cold starts are the
-fastest of interleaved runs, in wall time and in CPU time (which other load barely moves); nothing
-here asserts.
+fastest of interleaved runs, in wall time and in CPU time (which other load barely moves); the
+emulated functions are invoked in turn, so that background load skews both alike; nothing here
+asserts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from lambda_image.local import rie
 from lambda_image.local.function import LocalContext, model_dir
 from tooling.percentiles import percentile
 from torchlambda.contract import ENV_MODEL_DIR, WEIGHTS_FILE
@@ -31,6 +38,9 @@ BATCH_CALLS = 30
 BATCH_SIZE = 10_000
 RSS_CALLS = 100_000
 COLD_RUNS = 5
+EMULATED_CALLS = 2_000  # warm invocations of each function under the emulator, in turn
+# The floor: a handler that does nothing, run by the image's ENTRYPOINT as its CMD.
+FLOOR_HANDLER = 'def handler(event, context):\n    return {"statusCode": 200, "body": "{}"}\n'
 READY = "os.write(2, b'READY\\n')"
 COLD_CHILDREN = {
     "torch": f"import os, torch; {READY}",
@@ -43,6 +53,13 @@ COLD_CHILDREN = {
     ),
 }
 Row = tuple[str, str, str, str]
+HEADER: Row = ("measure", "this handler", "book: load per request", "target")
+EMULATED_HEADER: Row = (
+    "under the Lambda RIE (its REPORT lines)",
+    "this handler",
+    "constant handler (floor)",
+    "over the floor",
+)
 
 
 def timed(call: Callable[[], Any], repeats: int) -> list[float]:
@@ -89,13 +106,10 @@ def spawn_until_ready(code: str, env: dict[str, str]) -> ColdStart:
 
 def cold_starts(env: dict[str, str]) -> dict[str, ColdStart]:
     """Fastest of interleaved runs of each child, so that background load skews them alike."""
-    variants = {**COLD_CHILDREN, "handler, tracing on": COLD_CHILDREN["handler"]}
-    envs = dict.fromkeys(variants, env)
-    envs["handler, tracing on"] = {**env, "POWERTOOLS_TRACE_DISABLED": "false"}
-    runs: dict[str, list[ColdStart]] = {name: [] for name in variants}
+    runs: dict[str, list[ColdStart]] = {name: [] for name in COLD_CHILDREN}
     for _ in range(COLD_RUNS):
-        for name, code in variants.items():
-            runs[name].append(spawn_until_ready(code, envs[name]))
+        for name, code in COLD_CHILDREN.items():
+            runs[name].append(spawn_until_ready(code, env))
     return {
         name: ColdStart(min(r.wall_s for r in found), min(r.cpu_s for r in found))
         for name, found in runs.items()
@@ -173,17 +187,106 @@ def cold_rows(cold: dict[str, ColdStart]) -> list[Row]:
         ("  python -c 'import torch'", both("torch"), "-", "reference"),
         ("  handler over import torch", both("handler", "torch"), "-", "<= +300 ms"),
         ("  Powertools Logger + Metrics import", both("torch + Powertools", "torch"), "-", "kept"),
-        (
-            "  X-Ray tracing on (Tracer)",
-            both("handler, tracing on", "handler"),
-            "-",
-            "off by default",
-        ),
     ]
 
 
-def print_table(rows: list[Row], out: TextIO) -> None:
-    header = ("measure", "this handler", "book: load per request", "target")
+@dataclass(frozen=True)
+class Emulated:
+    """One function under the emulator: its warm invocations' REPORT lines and its init."""
+
+    durations_ms: list[float]
+    billed_ms: list[float]
+    init_ms: float
+    peak_rss_kib: int | None
+
+
+def emulated(directory: Path, workspace: Path) -> dict[str, Emulated]:
+    """The image's command for the model in `directory`, and the floor, under the emulator."""
+    installed = rie.ensure()
+    limits = rie.deployed_limits()
+    floor_root = workspace / "floor"
+    floor_root.mkdir()
+    (floor_root / "floor.py").write_text(FLOOR_HANDLER, encoding="utf-8")
+    for sandbox in ("handler-tmp", "floor-tmp"):
+        (workspace / sandbox).mkdir()
+    commands = {
+        "handler": rie.image_command(workspace / "handler-tmp", model_dir=directory),
+        "floor": rie.image_command(
+            workspace / "floor-tmp", function_root=floor_root, handler="floor.handler"
+        ),
+    }
+    event = json.loads((REPO / "lambda_image/events/predict-get.json").read_text())
+    with contextlib.ExitStack() as running:
+        emulators = {
+            name: running.enter_context(rie.start(installed.emulator, command, limits))
+            for name, command in commands.items()
+        }
+        for name, emulator in emulators.items():
+            _invoked(name, emulator, event)  # the first invocation runs the init: not counted
+        reports: dict[str, list[rie.Report]] = {name: [] for name in emulators}
+        for _ in range(EMULATED_CALLS):
+            for name, emulator in emulators.items():
+                reports[name].append(_invoked(name, emulator, event))
+        return {
+            name: Emulated(
+                durations_ms=[r.duration_ms for r in reports[name]],
+                billed_ms=[r.billed_duration_ms for r in reports[name]],
+                init_ms=emulator.init_reports[0].duration_ms,
+                peak_rss_kib=emulator.runtime_peak_rss_kib(),
+            )
+            for name, emulator in emulators.items()
+        }
+
+
+def _invoked(name: str, emulator: rie.Emulator, event: Any) -> rie.Report:
+    invocation = emulator.invoke(event)
+    if invocation.report is None or invocation.payload.get("statusCode") != 200:
+        log = emulator.log[-1] if emulator.log else "no log"
+        raise RuntimeError(f"{name} under the emulator: {invocation.body[:200]!r} ({log})")
+    return invocation.report
+
+
+def emulated_rows(runs: dict[str, Emulated]) -> list[Row]:
+    handler, floor = runs["handler"], runs["floor"]
+
+    def ms(value: float, sign: str = "") -> str:
+        whole = abs(value) >= 100 or value.is_integer()
+        return f"{value:{sign}.0f} ms" if whole else f"{value:{sign}.2f} ms"
+
+    def row(label: str, ours: float, theirs: float) -> Row:
+        return (label, ms(ours), ms(theirs), ms(ours - theirs, "+"))
+
+    rows = [
+        row(
+            f"warm Duration, p{round(fraction * 100)}"
+            + (f" of {EMULATED_CALLS:,} invocations" if fraction == 0.5 else ""),
+            percentile(handler.durations_ms, fraction),
+            percentile(floor.durations_ms, fraction),
+        )
+        for fraction in (0.5, 0.9, 0.99)
+    ]
+    rows.append(
+        row(
+            "Billed Duration, p50",
+            percentile(handler.billed_ms, 0.5),
+            percentile(floor.billed_ms, 0.5),
+        )
+    )
+    rows.append(row("Init Duration (its INIT REPORT)", handler.init_ms, floor.init_ms))
+    if handler.peak_rss_kib is not None and floor.peak_rss_kib is not None:
+        ours, theirs = handler.peak_rss_kib / 1024, floor.peak_rss_kib / 1024
+        rows.append(
+            (
+                "peak RSS of the runtime (VmHWM)",
+                f"{ours:.0f} MiB",
+                f"{theirs:.0f} MiB",
+                f"{ours - theirs:+.0f} MiB",
+            )
+        )
+    return rows
+
+
+def print_table(rows: list[Row], out: TextIO, header: Row = HEADER) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print(
@@ -206,7 +309,18 @@ def main() -> int:
         cold = cold_starts({**os.environ, ENV_MODEL_DIR: str(directory)})
         print("warm calls ...", file=out, flush=True)
         rows = warm_rows(directory) + cold_rows(cold)
-    print_table(rows, out)
+        print_table(rows, out)
+        print(
+            f"under the Lambda RIE: {EMULATED_CALLS:,} invocations of each, in turn ...",
+            file=out,
+            flush=True,
+        )
+        try:
+            runs = emulated(directory, Path(workspace))
+        except rie.RieError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    print_table(emulated_rows(runs), out, EMULATED_HEADER)
     out.flush()
     return 0
 

@@ -1,5 +1,15 @@
 """A stand-in for the Lambda Runtime API on 127.0.0.1: hands out events, collects the answers.
 
+Kept for the one thing the Lambda Runtime Interface Emulator (RIE), which runs the image's entry
+point in `test_runtime_interface`, does not show: which Runtime API call carried an answer. The
+RIE answers its invoke with 200 and the payload whether the runtime posted it to
+/invocation/{id}/response or to /invocation/{id}/error, adds no X-Amz-Function-Error header, and
+logs "status: success" for both. On Lambda the second is a function error: counted in the Errors
+metric, and turned by API Gateway into a bare 500 instead of the function's JSON. This stand-in
+records the call itself (`Report.kind`), so the tests can show that every answer of the handler,
+refusals included, is a response. `test_only_the_stand_in_tells_a_function_error_from_a_response`
+checks that the RIE still cannot tell the two apart; when a pinned RIE can, this module can go.
+
 Implements what the runtime interface client calls: GET /runtime/invocation/next (blocks until
 an event is queued), POST /runtime/invocation/{id}/response and /error, POST /runtime/init/error.
 """

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.lambda_image.dockerfile_layout import DOCKERFILE, instructions, stages
+from lambda_image.local.dockerfile import DOCKERFILE, image_runtime, instructions, stages
 from torchlambda import contract
 
 LAMBDA_IMAGE = DOCKERFILE.parent
@@ -48,33 +47,20 @@ def test_base_image_is_an_argument_defaulting_to_the_public_pytorch_dlc() -> Non
     assert len(built) >= 2, "multi-stage: build tools and caches stay out of the runtime image"
 
 
-def final_stage() -> tuple[dict[str, str], dict[str, str]]:
-    """The final stage's ENV, and its other one-value instructions (WORKDIR, CMD, ...)."""
-    final = stages(DOCKERFILE.read_text(encoding="utf-8"))[-1]
-    env: dict[str, str] = {}
-    others: dict[str, str] = {}
-    for keyword, arguments in final.instructions:
-        if keyword == "ENV":
-            env.update(dict(word.split("=", 1) for word in arguments.split()))
-        else:
-            others[keyword] = arguments
-    return env, others
-
-
 def test_runtime_caches_and_home_point_at_tmp() -> None:
-    env, _ = final_stage()
+    env = image_runtime().env
     for name in ("HOME", "TORCH_HOME", "MPLCONFIGDIR", "XDG_CACHE_HOME"):
         assert env[name].startswith("/tmp"), name
 
 
 def test_the_values_the_dockerfile_repeats_are_the_contracts() -> None:
     # A Dockerfile cannot import Python: each value it must repeat is compared with the contract.
-    env, others = final_stage()
-    assert env[contract.ENV_MODEL_DIR] == str(contract.MODEL_DIR_IN_IMAGE)
+    final = image_runtime()
+    assert final.env[contract.ENV_MODEL_DIR] == str(contract.MODEL_DIR_IN_IMAGE)
     for name in (contract.ENV_TORCH_THREADS, *contract.LIBRARY_THREAD_VARIABLES):
-        assert env[name] == str(contract.TORCH_THREADS), name
-    assert others["WORKDIR"] == str(contract.FUNCTION_ROOT)
-    assert json.loads(others["CMD"]) == [contract.HANDLER]
+        assert final.env[name] == str(contract.TORCH_THREADS), name
+    assert final.workdir == str(contract.FUNCTION_ROOT)
+    assert final.cmd == [contract.HANDLER]
 
 
 def test_dockerignore_is_an_allowlist_of_what_the_image_copies() -> None:
