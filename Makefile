@@ -78,23 +78,34 @@ format: setup ## Apply ruff's formatting and safe fixes
 	$(PY) -m ruff format .
 
 # ---- Dependencies (*.in -> hash-locked *.txt) ----------------------------------------------
-# Each lock is resolved for where it is installed: the app for any Python 3.11+, the image and
-# training for the DLC's Python 3.12 on x86_64 Linux, the dev set for CI's Python 3.11 with the
-# CPU torch wheel (from PIP_FIND_LINKS when set, else PyTorch's CPU index). The dev set takes the
-# others as constraints: a package they share has one version everywhere.
+# Each lock is resolved for where it is installed: the app for any Python 3.11+, the dev set for
+# CI's Python 3.11 with the CPU torch wheel (from PIP_FIND_LINKS when set, else PyTorch's CPU
+# index), the image and training for the DLC's Python 3.12 on x86_64 Linux. Each later lock takes
+# the one before as constraints, so a package they share has one version everywhere, and the
+# 3.12 locks never pick a release the 3.11 dev set cannot install.
 UV := $(VENV)/bin/uv
 DLC_TARGET := --python-version 3.12 --python-platform x86_64-manylinux_2_28
-TORCH_SOURCE := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),--extra-index-url https://download.pytorch.org/whl/cpu)
+# uv's default takes a package only from the first index that has it; best-match lets PyPI's
+# files win for everything but torch's CPU build.
+TORCH_SOURCE := $(if $(PIP_FIND_LINKS),$(foreach links,$(PIP_FIND_LINKS),--find-links '$(links)'),--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match)
 LOCK_FLAGS = --quiet --generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
+# uv alone, hash-checked from the dev lock: re-locking must work when the lock itself does not
+# install here (another platform, another build of a wheel).
+$(UV):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m tooling.locks requirements-dev.txt uv > $(VENV)/uv.txt
+	$(PY) -m pip install --disable-pip-version-check --quiet --require-hashes --no-deps -r $(VENV)/uv.txt
+
 .PHONY: lock
-lock: setup ## Re-lock every requirement set from its .in file, keeping locked versions that still fit
+lock: $(UV) ## Re-lock every requirement set from its .in file, keeping locked versions that still fit
 	$(UV) pip compile $(LOCK_FLAGS) --universal --python-version 3.11 requirements.in -o requirements.txt
-	$(UV) pip compile $(LOCK_FLAGS) $(DLC_TARGET) --only-binary :all: lambda_image/requirements.in -o lambda_image/requirements.txt
-	$(UV) pip compile $(LOCK_FLAGS) $(DLC_TARGET) training/requirements.in -o training/requirements.txt
 	$(UV) pip compile $(LOCK_FLAGS) --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
-	  $(TORCH_SOURCE) -c requirements.txt -c lambda_image/requirements.txt -c training/requirements.txt \
-	  requirements-dev.in -o requirements-dev.txt
+	  $(TORCH_SOURCE) -c requirements.txt requirements-dev.in -o requirements-dev.txt
+	$(UV) pip compile $(LOCK_FLAGS) $(DLC_TARGET) --only-binary :all: -c requirements-dev.txt \
+	  lambda_image/requirements.in -o lambda_image/requirements.txt
+	$(UV) pip compile $(LOCK_FLAGS) $(DLC_TARGET) -c requirements-dev.txt \
+	  training/requirements.in -o training/requirements.txt
 	$(UV) pip compile $(LOCK_FLAGS) --universal --python-version 3.11 requirements-scan.in -o requirements-scan.txt
 
 .PHONY: image-deps
@@ -133,11 +144,11 @@ LOCAL_FUNCTION_ENV := MODEL_DIR=$(MODEL_DIR)
 
 .PHONY: invoke
 invoke: setup ## Run the handler once on an event file: make invoke EVENT=lambda_image/events/health.json
-	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke $(EVENT)
+	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke '$(EVENT)'
 
 .PHONY: invoke-rie
 invoke-rie: setup ## The image's entry point once under the Lambda RIE (REPORT line on stderr): make invoke-rie EVENT=...
-	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke --rie $(EVENT)
+	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke --rie '$(EVENT)'
 
 .PHONY: serve
 serve: setup ## Serve the handler on http://127.0.0.1:$(PORT) as API Gateway would (PORT=3000)

@@ -31,14 +31,17 @@ class InterruptedAfterWrite(KeyboardInterrupt):
     """Ctrl-C or SIGTERM arrived while the new directory was being swapped in; it is in place."""
 
 
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a sibling temporary file, then rename it over `path` (atomic on POSIX)."""
+def write_file_atomically(path: Path, data: bytes, *, executable: bool = False) -> None:
+    """Write `data` to a sibling temporary file, then rename it over `path` (atomic on POSIX).
+
+    An executable file gets its mode before the rename: no reader ever sees it without."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; an ordinary file is not
+        mode = 0o777 if executable else 0o666
+        os.chmod(temporary, mode & ~_umask())  # mkstemp makes it private; an ordinary file is not
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

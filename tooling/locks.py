@@ -72,3 +72,27 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     if any(pending):
         lines.append((start, " ".join(part for part in pending if part)))
     return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m tooling.locks LOCK NAME...`: the named entries, as a requirements file pip
+    installs with --require-hashes (how `make lock` gets uv without installing the whole lock)."""
+    import sys
+
+    path, *names = argv if argv is not None else sys.argv[1:]
+    try:
+        entries = {entry.name: entry for entry in read_lock(Path(path))}
+    except (OSError, LockError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    missing = [name for name in names if normalized(name) not in entries]
+    if missing:
+        print(f"error: {path} does not lock {', '.join(missing)}", file=sys.stderr)
+        return 1
+    for name in names:
+        print(entries[normalized(name)].text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

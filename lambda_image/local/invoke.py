@@ -24,11 +24,14 @@ def invoke_emulated(event: Any) -> int:
     try:
         with rie.running_image(model_dir(), rie.deployed_limits(), sink=sys.stderr) as emulator:
             invocation = emulator.invoke(event)
+            payload = invocation.payload
     except rie.RieError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(invocation.payload, indent=2))
-    return 0 if invocation.status == 200 and invocation.report is not None else 1
+    print(json.dumps(payload, indent=2))
+    # A function error (an init failure, an exception) reaches the caller as errorType/Message.
+    failed = isinstance(payload, dict) and "errorType" in payload
+    return 0 if invocation.status == 200 and invocation.report is not None and not failed else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,8 +116,10 @@ def ensure(
             write_file_atomically(
                 installed.http_api_template, _member(opened, record, HTTP_API_TEMPLATE)
             )
-            write_file_atomically(installed.emulator, _member(opened, record, member))
-        installed.emulator.chmod(0o755)
+            # Executable before it is in place: a concurrent session may run it at once.
+            write_file_atomically(
+                installed.emulator, _member(opened, record, member), executable=True
+            )
     except (OSError, zipfile.BadZipFile) as error:
         raise RieError(f"cannot install the Lambda RIE in {directory}: {error}") from None
     return installed
@@ -352,12 +354,20 @@ class Limits:
     timeout_s: int
 
 
+# The emulator runs init inside the first invocation and counts it against the timeout, where
+# Lambda gives init its own phase (10 s on demand, longer ahead of traffic with provisioned
+# concurrency). Locally, a cold `import torch` on a busy machine can take longer than the deployed
+# timeout, so local runs allow this much; the deployed memory is kept.
+LOCAL_TIMEOUT_S = 120
+
+
 def deployed_limits(environment: str = "dev") -> Limits:
-    """The memory and timeout an environment's function is deployed with."""
+    """The memory an environment's function is deployed with, and a timeout that leaves room
+    for init (see LOCAL_TIMEOUT_S)."""
     from infra.config import get_environment  # botocore, through the DLC catalog: only here
 
     function = get_environment(environment).function
-    return Limits(function.memory_mb, function.timeout_seconds)
+    return Limits(function.memory_mb, max(function.timeout_seconds, LOCAL_TIMEOUT_S))
 
 
 INTERPRETER = re.compile(r"python[0-9.]*")
@@ -416,7 +426,12 @@ class Invocation:
 
     @property
     def payload(self) -> Any:
-        return json.loads(self.body)
+        """The function's answer; the emulator's own plain-text answers (a timeout) are errors."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            text = self.body[:200].decode("utf-8", "replace")
+            raise RieError(f"the emulator answered {text!r}, not the function's JSON") from None
 
 
 class Emulator:

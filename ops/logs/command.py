@@ -36,7 +36,9 @@ def follow_logs(
     try:
         name, group = function_log_group(clients.cloudformation, clients.client("lambda"), config)
         start_ms = int((now() - since_seconds) * 1000)
-        tail = LogTail(clients.logs, group, start_ms=start_ms, filter_pattern=filter_pattern)
+        tail = LogTail(
+            clients.logs, group, start_ms=start_ms, filter_pattern=filter_pattern, now=now
+        )
         try:
             events = tail.new_events()  # a missing or unreadable group fails here, before the note
         except LogGroupNotFound:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ from botocore.exceptions import ClientError
 from ops.errors import OpsError
 
 LATE_MS = 15_000  # how late an event may arrive after its timestamp and still be shown
+MAX_LOOKBACK_MS = 300_000  # how far before now any search after the first reaches back
 # Lambda's stream names: <date>/[<version>]<execution environment id>.
 LAMBDA_STREAM = re.compile(r"\d{4}/\d{2}/\d{2}/\[(?P<version>[^\]]+)\](?P<instance>[0-9a-f]+)")
 
@@ -56,13 +59,16 @@ class LogTail:
         filter_pattern: str | None = None,
         late_ms: int = LATE_MS,
         page_size: int | None = None,  # FilterLogEvents' own limit (10,000 events or 1 MB) if None
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.logs, self.group, self.filter_pattern = logs, group, filter_pattern
         self.start_ms, self.late_ms, self.page_size = start_ms, late_ms, page_size
+        self.now = now
         self._seen: dict[str, int] = {}  # event id -> timestamp, for events since start_ms
 
     def new_events(self) -> list[LogEvent]:
         """The events not returned before, oldest first."""
+        searched_ms = int(self.now() * 1000)
         request: dict[str, Any] = {"logGroupName": self.group, "startTime": self.start_ms}
         if self.filter_pattern:
             request["filterPattern"] = self.filter_pattern
@@ -86,7 +92,7 @@ class LogTail:
             if not token or token == request.get("nextToken"):
                 break
             request["nextToken"] = token
-        self._move_start()
+        self._move_start(searched_ms)
         return sorted(events, key=lambda event: event.timestamp_ms)
 
     def _search(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -97,8 +103,11 @@ class LogTail:
                 raise LogGroupNotFound(f"log group {self.group} does not exist") from None
             raise
 
-    def _move_start(self) -> None:
-        if self._seen:
-            self.start_ms = max(self.start_ms, max(self._seen.values()) - self.late_ms)
+    def _move_start(self, searched_ms: int) -> None:
+        """The next search starts `late_ms` before the newest event seen, and never more than
+        MAX_LOOKBACK_MS before this search: a quiet group or a rarely matching filter must not
+        make every search reach further back."""
+        newest = max(self._seen.values(), default=self.start_ms)
+        self.start_ms = max(self.start_ms, newest - self.late_ms, searched_ms - MAX_LOOKBACK_MS)
         # What starts before the next search's start cannot come back: forget it.
         self._seen = {key: ts for key, ts in self._seen.items() if ts >= self.start_ms}

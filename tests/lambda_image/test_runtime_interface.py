@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[2]
 LAMBDA_IMAGE = REPO / "lambda_image"
 EVENTS = LAMBDA_IMAGE / "events"
 IMAGE_PYTHON = "/opt/venv/bin/python"
-INIT_TIMEOUT_S = 120  # a cold torch import on a loaded 2-core machine, with room to spare
+INIT_TIMEOUT_S = rie.LOCAL_TIMEOUT_S  # a cold torch import on a loaded 2-core machine
 Body = dict[str, Any]
 # Each repository event's status code, and what its body must say.
 EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.locks import LockError, normalized, read_lock
+from tooling.locks import LockError, main, normalized, read_lock
 
 A, B = "a" * 64, "b" * 64
 
@@ -56,3 +56,15 @@ def test_anything_but_a_hashed_pin_is_one_line_naming_the_line(
 
 def test_names_are_normalized_as_pep_503_does() -> None:
     assert normalized("aws_cdk.Asset-awscli__v1") == "aws-cdk-asset-awscli-v1"
+
+
+def test_named_entries_print_as_a_requirements_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path, f"uv==0.13.8 \\\n    --hash=sha256:{A}\nruff==0.17.5 --hash=sha256:{B}\n"
+    )
+    assert main([str(path), "uv"]) == 0
+    assert capsys.readouterr().out == f"uv==0.13.8 --hash=sha256:{A}\n"
+    assert main([str(path), "mypy"]) == 1
+    assert capsys.readouterr().err == f"error: {path} does not lock mypy\n"

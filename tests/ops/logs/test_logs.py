@@ -21,7 +21,7 @@ from ops.logs import command
 from ops.logs.command import follow_logs
 from ops.logs.duration import describe, parse_duration
 from ops.logs.group import function_log_group
-from ops.logs.tail import LogEvent, LogTail, short_stream
+from ops.logs.tail import MAX_LOOKBACK_MS, LogEvent, LogTail, short_stream
 from tests.ops.aws_stand_ins import deploy_stacks
 from tests.ops.logs.aws_json_errors import json_error_server
 
@@ -213,6 +213,17 @@ def test_filter_and_since_reach_the_search(
     assert messages(captured.out.splitlines()) == ["ERROR boom"]
     assert "matching 'ERROR' from 1h ago" in captured.err
     assert abs(fast_polls[0] - (now_ms - 3_600_000)) < 60_000
+
+
+def test_a_quiet_group_does_not_make_each_search_longer(logged: Any, now_ms: int) -> None:
+    clock = [now_ms / 1000]
+    tail = LogTail(logged, DEFAULT_GROUP, start_ms=now_ms - 600_000, now=lambda: clock[0])
+    assert [e.message for e in tail.new_events()] == ["first", "second"]
+    clock[0] += 3600  # an hour with nothing new
+    assert tail.new_events() == []
+    assert tail.start_ms == now_ms + 3_600_000 - MAX_LOOKBACK_MS
+    put(logged, DEFAULT_GROUP, STREAM_B, (now_ms + 3_600_000 - 60_000, "late but in time"))
+    assert [e.message for e in tail.new_events()] == ["late but in time"]
 
 
 def test_pages_of_one_search_are_all_read_and_nothing_twice(logged: Any, now_ms: int) -> None:

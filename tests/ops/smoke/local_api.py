@@ -28,7 +28,7 @@ def local_server(model_dir: Path) -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "lambda_image.local.serve", "--port", "0"],
         cwd=REPO_ROOT,
-        # As `make serve` sets them: no metrics lines or tracing outside Lambda.
+        # As `make serve` sets them: no metrics lines outside Lambda.
         env={
             **os.environ,
             "MODEL_DIR": str(model_dir),
