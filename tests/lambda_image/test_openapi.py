@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import math
-import threading
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from pathlib import Path
@@ -23,6 +22,7 @@ from lambda_image.local.gateway import NOT_FOUND
 from lambda_image.local.refusals import ERROR_CODES, error_envelope
 from tests.lambda_image.conftest import http_event, load_handler
 from tests.lambda_image.test_bad_input import BODY_CASES, QUERY_CASES
+from tests.lambda_image.test_local_server import running
 from torchlambda.api import InferenceApi
 from torchlambda.contract import MODEL_VERSION_HEADER, ROUTES, Route
 from torchlambda.function import INTERNAL_ERROR
@@ -222,14 +222,8 @@ def address() -> Iterator[tuple[str, int]]:
         raise AssertionError(f"the function was called for {event['rawPath']}")
 
     NoFunction.function = staticmethod(function)
-    server = serve.LocalGateway(("127.0.0.1", 0), NoFunction)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "127.0.0.1", server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(NoFunction, serve.LocalGateway) as address:
+        yield address
 
 
 def exchange(address: tuple[str, int], method: str, target: str) -> tuple[int, str, bytes]:

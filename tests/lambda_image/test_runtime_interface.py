@@ -155,36 +155,30 @@ def start_function(
     return Started(emulator, first)
 
 
-@pytest.fixture(scope="module")
-def function(
-    installed: rie.Installed,
-    limits: rie.Limits,
+def function_with(
+    model: Callable[[Path], Path],
+    request: pytest.FixtureRequest,
     background: ThreadPoolExecutor,
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Started]:
+    """The image with the model `model` writes, started under the emulator for the module."""
+    installed = request.getfixturevalue("installed")
+    limits = request.getfixturevalue("limits")
+    workspace = request.getfixturevalue("tmp_path_factory").mktemp(model.__name__)
+    started = start_function(installed, limits, workspace, model(workspace / "model"), background)
+    yield started
+    started.emulator.close()
+
+
+@pytest.fixture(scope="module")
+def function(request: pytest.FixtureRequest, background: ThreadPoolExecutor) -> Iterator[Started]:
     """The image with a working model, warm after its first invocation, shared by the tests."""
-    workspace = tmp_path_factory.mktemp("function")
-    started = start_function(
-        installed, limits, workspace, write_model(workspace / "model"), background
-    )
-    yield started
-    started.emulator.close()
+    yield from function_with(write_model, request, background)
 
 
 @pytest.fixture(scope="module")
-def tampered(
-    installed: rie.Installed,
-    limits: rie.Limits,
-    background: ThreadPoolExecutor,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Started]:
+def tampered(request: pytest.FixtureRequest, background: ThreadPoolExecutor) -> Iterator[Started]:
     """The image with weights other than its card's: its first invocation is an init error."""
-    workspace = tmp_path_factory.mktemp("tampered")
-    started = start_function(
-        installed, limits, workspace, tampered_model(workspace / "model"), background
-    )
-    yield started
-    started.emulator.close()
+    yield from function_with(tampered_model, request, background)
 
 
 @pytest.fixture(scope="module")

@@ -36,22 +36,29 @@ def deploy_stacks(cloudformation: Any, config: EnvironmentConfig, values: dict[s
 
 
 class AwsErrorServer(BaseHTTPRequestHandler):
-    """Answers every AWS query-protocol call with one error, counting the attempts."""
+    """Answers every AWS call with one error, counting the attempts: in the query protocol's XML
+    (CloudFormation) or the JSON protocol's `__type` (CloudWatch Logs)."""
 
     status = 400
     code = "Throttling"
+    protocol = "query"
     attempts = 0
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
         type(self).attempts += 1
-        body = (
-            "<ErrorResponse><Error><Type>Sender</Type>"
-            f"<Code>{self.code}</Code><Message>stand-in refuses</Message>"
-            "</Error><RequestId>stand-in</RequestId></ErrorResponse>"
-        ).encode()
+        if self.protocol == "json":
+            content_type = "application/x-amz-json-1.1"
+            body = json.dumps({"__type": self.code, "message": "stand-in refuses"}).encode()
+        else:
+            content_type = "text/xml"
+            body = (
+                "<ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>{self.code}</Code><Message>stand-in refuses</Message>"
+                "</Error><RequestId>stand-in</RequestId></ErrorResponse>"
+            ).encode()
         self.send_response(self.status)
-        self.send_header("content-type", "text/xml")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -61,9 +68,12 @@ class AwsErrorServer(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def aws_error_server(status: int, code: str) -> Iterator[type[AwsErrorServer]]:
+def aws_error_server(
+    status: int, code: str, protocol: str = "query"
+) -> Iterator[type[AwsErrorServer]]:
     """A local endpoint that fails every call with `code`; yields the class holding the count."""
-    handler = type("Refusing", (AwsErrorServer,), {"status": status, "code": code, "attempts": 0})
+    fields = {"status": status, "code": code, "protocol": protocol, "attempts": 0}
+    handler = type("Refusing", (AwsErrorServer,), fields)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

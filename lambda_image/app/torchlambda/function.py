@@ -1,10 +1,11 @@
 """The Lambda function, built once per execution environment: settings, model, API, observability.
 
 `load_function` does everything init does: it reads the settings, loads and verifies the model,
-and wraps the API in logging and metrics (traces come from Lambda's active tracing). If the settings or the model are
-wrong it logs one line naming the problem and raises `InitError`, so Lambda reports an init error
-instead of serving a model other than the recorded one. Tests and the local tools build functions
-from their own settings with it; the image's entry point is ``torchlambda.handler.handler``.
+and wraps the API in logging and metrics (traces come from Lambda's active tracing). If the
+settings or the model are wrong it logs one line naming the problem and raises `InitError`, so
+Lambda reports an init error instead of serving a model other than the recorded one. Tests and
+the local tools build functions from their own settings with it; the image's entry point is
+``torchlambda.handler.handler``.
 """
 
 from __future__ import annotations

@@ -22,8 +22,7 @@ from ops.logs.command import follow_logs
 from ops.logs.duration import describe, parse_duration
 from ops.logs.group import function_log_group
 from ops.logs.tail import MAX_LOOKBACK_MS, LogEvent, LogTail, short_stream
-from tests.ops.aws_stand_ins import deploy_stacks
-from tests.ops.logs.aws_json_errors import json_error_server
+from tests.ops.aws_stand_ins import aws_error_server, deploy_stacks
 
 FUNCTION = "torchlambda-dev"
 DEFAULT_GROUP = f"/aws/lambda/{FUNCTION}"
@@ -309,8 +308,8 @@ def test_a_group_lambda_has_not_created_yet_is_one_line(
 def test_access_denied_is_one_line(
     deployed_function: AwsClients, aws_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with json_error_server("AccessDeniedException") as url:
-        aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)  # the rest stays on moto
+    with aws_error_server(400, "AccessDeniedException", protocol="json") as refusing:
+        aws_env.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", refusing.url)  # the rest stays on moto
         error = one_line_error(capsys, ["logs", "--env", "dev"])
     assert error == (
         "error: access denied to FilterLogEvents (AccessDeniedException: stand-in refuses); "
