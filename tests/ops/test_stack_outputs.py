@@ -52,6 +52,7 @@ def test_no_credentials(aws_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
     assert err.count("\n") == 1
 
 
+@pytest.mark.integration  # a real HTTP server on 127.0.0.1, and botocore's retry delays
 @pytest.mark.parametrize(
     ("status", "code", "expected"),
     [

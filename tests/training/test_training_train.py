@@ -33,6 +33,7 @@ def trained(tmp_path: Path, train_tiny: Trainer) -> Path:
     return out
 
 
+@pytest.mark.slow  # a training run: outside the unit tier
 def test_a_tiny_run_converges() -> None:
     x = torch.linspace(-50, 50, 64).unsqueeze(1)
     y = 0.5 * x + 10 * torch.sin(x / 8)
