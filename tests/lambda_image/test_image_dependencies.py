@@ -1,0 +1,103 @@
+"""The handler initializes with only what the image ships.
+
+The runtime tests run the handler in the repository's venv, which holds far more than the image
+(moto, boto3, the X-Ray SDK through moto, ...): a handler that imported one of those would pass
+them and fail on Lambda with `Runtime.ImportModuleError`. Here init runs where only the standard
+library, the runtime package, the image's lock (`lambda_image/requirements.txt`) and torch with
+what torch requires (the DLC base provides those) can be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from tests.lambda_image.lambda_models import write_model
+from tooling.locks import normalized, read_lock
+
+ROOT = Path(__file__).resolve().parents[2]
+# Runs the handler's init in a fresh interpreter where a module that only a distribution outside
+# SHIPPED provides cannot be imported, as in the image: an optional import (Powertools tries
+# botocore, torch tries numpy) falls back as it would there; a required one fails init.
+INIT_WITH_ONLY_SHIPPED = """
+import importlib.abc, json, os, sys
+from importlib import metadata
+from tooling.locks import normalized
+
+shipped = set(json.loads(os.environ["SHIPPED"]))
+providers = metadata.packages_distributions()
+refused = []
+
+class OnlyShipped(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        found = {normalized(d) for d in providers.get(top, [])}
+        if found and not found & shipped:
+            refused.append(top)
+            raise ModuleNotFoundError(f"No module named {top!r} (not in the image)", name=top)
+        return None
+
+sys.meta_path.insert(0, OnlyShipped())
+import torchlambda.handler
+print(json.dumps(sorted(set(refused))))
+"""
+
+
+def requirement_closure(name: str) -> set[str]:
+    """A distribution and everything it requires in this environment, by normalized name."""
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        current = normalized(pending.pop())
+        if current in found:
+            continue
+        found.add(current)
+        for line in metadata.requires(current) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return found
+
+
+def shipped_distributions() -> set[str]:
+    shipped = {entry.name for entry in read_lock(ROOT / "lambda_image" / "requirements.txt")}
+    return shipped | requirement_closure("torch") | {"torchlambda"}
+
+
+def init_with_only_shipped(model: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", INIT_WITH_ONLY_SHIPPED],
+        cwd=ROOT / "lambda_image" / "app",
+        env={
+            **os.environ,
+            "MODEL_DIR": str(model),
+            "PYTHONPATH": str(ROOT),  # tooling.locks, for the names
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "SHIPPED": json.dumps(sorted(shipped_distributions())),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_init_succeeds_with_only_what_the_image_ships(tmp_path: Path) -> None:
+    result = init_with_only_shipped(write_model(tmp_path / "model"))
+    assert result.returncode == 0, result.stderr
+    # What it tried and did without: optional imports only (init succeeded without them).
+    assert set(json.loads(result.stdout.splitlines()[-1])) <= {"botocore", "numpy"}
+
+
+def test_the_image_set_excludes_what_only_the_venv_has() -> None:
+    shipped = shipped_distributions()
+    assert {"torch", "aws-lambda-powertools", "awslambdaric", "orjson"} <= shipped
+    assert not {"moto", "boto3", "botocore", "aws-xray-sdk", "numpy"} & shipped
