@@ -68,3 +68,38 @@ def test_entries_that_are_not_hashed_pins_are_refused(
 def test_the_training_lock_reads(repository: Path) -> None:
     names = {r.name for r in read_lock(repository / "training" / "requirements.txt")}
     assert {"boto3", "matplotlib"} <= names
+
+
+def test_a_present_direct_requirement_below_its_bound_installs_the_whole_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The DLC's package is kept unless it is too old for training: then the lock, consistent."""
+    commands: list[list[str]] = []
+
+    def fake_run(command: list[str], check: bool) -> Any:
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(install_missing.subprocess, "run", fake_run)
+    path = lock(tmp_path, f"pytest==999.0 --hash=sha256:{HASH}\n")
+    (tmp_path / "requirements.in").write_text("# why\npytest>=999  # a release not installed\n")
+    assert install_missing.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "older than requirements.in allows: pytest " in out and "(wants >=999)" in out
+    [command] = commands
+    assert "--require-hashes" in command and "--no-deps" not in command
+
+    (tmp_path / "requirements.in").write_text("pytest>=1\n")
+    commands.clear()
+    assert install_missing.main([str(path)]) == 0
+    assert commands == []
+
+
+def test_an_unreadable_requirement_in_the_in_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = lock(tmp_path, f"pytest==999.0 --hash=sha256:{HASH}\n")
+    (tmp_path / "requirements.in").write_text("pytest >>> 1\n")
+    assert install_missing.main([str(path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "requirements.in:1:" in error and error.count("\n") == 1
