@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,22 @@ def contents(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in directory.iterdir()}
 
 
-def refused(capsys: pytest.CaptureFixture[str], model_dir: Path) -> str:
-    """Fetch, expect a one-line failure, and check the current model was kept byte for byte."""
-    before = contents(model_dir)
-    code, _, err = fetch(capsys, model_dir)
-    assert code == 1
-    assert contents(model_dir) == before
-    assert [p.name for p in model_dir.parent.iterdir()] == ["model"]  # no staging left behind
-    return err
+@pytest.fixture
+def refused(
+    deployed: dict[str, Any], model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> Callable[[], str]:
+    """Fetch from the deployed dev, expect a one-line failure, and check the current model was
+    kept byte for byte; returns the error line."""
+
+    def fetch_refused() -> str:
+        before = contents(model_dir)
+        code, _, err = fetch(capsys, model_dir)
+        assert code == 1
+        assert contents(model_dir) == before
+        assert [p.name for p in model_dir.parent.iterdir()] == ["model"]  # no staging left
+        return err
+
+    return fetch_refused
 
 
 def test_installs_latest_and_compares_metrics(
@@ -90,10 +99,7 @@ def replace_card(clients: AwsClients, card: dict[str, Any]) -> None:
 
 
 def test_corrupted_download_keeps_the_old_model(
-    clients: AwsClients,
-    deployed: dict[str, Any],
-    model_dir: Path,
-    capsys: pytest.CaptureFixture[str],
+    clients: AwsClients, refused: Callable[[], str]
 ) -> None:
     publish(clients.s3, BUCKET, "dev", "build-2", NEW)
     damaged = bytearray(NEW["model.pth"])
@@ -101,58 +107,42 @@ def test_corrupted_download_keeps_the_old_model(
     clients.s3.put_object(
         Bucket=BUCKET, Key=model_key("dev", "build-2", "model.pth"), Body=bytes(damaged)
     )
-    err = refused(capsys, model_dir)
+    err = refused()
     assert err.startswith("error: downloaded model.pth has sha256 ")
     assert "current model kept" in err and err.count("\n") == 1
 
 
 def test_pointer_naming_other_weights_is_refused(
-    clients: AwsClients,
-    deployed: dict[str, Any],
-    model_dir: Path,
-    capsys: pytest.CaptureFixture[str],
+    clients: AwsClients, refused: Callable[[], str]
 ) -> None:
     publish(clients.s3, BUCKET, "dev", "build-2", NEW)
     pointer = {"build_id": "build-2", "sha256": sha256_of(OLD)}
     clients.s3.put_object(Bucket=BUCKET, Key=pointer_key("dev"), Body=json.dumps(pointer))
-    assert "latest.json names sha256" in refused(capsys, model_dir)
+    assert "latest.json names sha256" in refused()
 
 
 def test_weights_that_do_not_fit_the_architecture_are_refused(
-    clients: AwsClients,
-    deployed: dict[str, Any],
-    model_dir: Path,
-    capsys: pytest.CaptureFixture[str],
+    clients: AwsClients, refused: Callable[[], str]
 ) -> None:
     card = json.loads(NEW["model.json"])
     card["architecture"]["hidden_sizes"] = [10, 10]  # sha256 still matches; the shapes do not
     card["model_id"] = model_identity(ArchitectureSpec(hidden_sizes=(10, 10)), card["sha256"])
     replace_card(clients, card)
-    assert "downloaded model does not load" in refused(capsys, model_dir)
+    assert "downloaded model does not load" in refused()
 
 
-def test_an_edited_architecture_is_refused(
-    clients: AwsClients,
-    deployed: dict[str, Any],
-    model_dir: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_an_edited_architecture_is_refused(clients: AwsClients, refused: Callable[[], str]) -> None:
     card = json.loads(NEW["model.json"])
     card["architecture"]["activation"] = "tanh"  # same weights, every prediction changes
     replace_card(clients, card)
-    err = refused(capsys, model_dir)
+    err = refused()
     assert "the card was edited after training" in err and err.count("\n") == 1
 
 
-def test_incomplete_build_is_reported(
-    clients: AwsClients,
-    deployed: dict[str, Any],
-    model_dir: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_incomplete_build_is_reported(clients: AwsClients, refused: Callable[[], str]) -> None:
     publish(clients.s3, BUCKET, "dev", "build-2", NEW)
     clients.s3.delete_object(Bucket=BUCKET, Key=model_key("dev", "build-2", "training.png"))
-    assert refused(capsys, model_dir) == (
+    assert refused() == (
         f"error: s3://{BUCKET}/models/dev/build-2/training.png is missing: "
         "that build did not publish a complete model\n"
     )
