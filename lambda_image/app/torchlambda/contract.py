@@ -81,10 +81,11 @@ PLOT_FILE = "training.png"
 MODEL_FILES = (WEIGHTS_FILE, CARD_FILE, PLOT_FILE)
 
 # ---- The artifacts bucket ---------------------------------------------------------------------
-# data/...                                    training data (batch input will sit beside it)
+# data/...                                    training data
 # models/<env>/<build id>/<MODEL_FILES>       one build's model, written create-only
 # models/<env>/latest.json                    the pointer, written last
-# Batch scoring's output gets a top-level prefix of its own, defined here when it is added.
+# batch/in/...                                batch scoring's input objects
+# batch/out/<job id>/...                      one batch job's manifest, results and summary
 
 DATA_PREFIX = "data/"
 MODELS_PREFIX = "models/"
@@ -107,3 +108,63 @@ def model_key(environment: str, build_id: str, file_name: str) -> str:
 
 def pointer_key(environment: str) -> str:
     return environment_models_prefix(environment) + POINTER_FILE
+
+
+# ---- Batch scoring ----------------------------------------------------------------------------
+# A job scores every object under one input prefix (or one input key) below batch/in/. Its id is
+# the state machine execution's name; everything it writes lives under batch/out/<job id>/:
+#   manifest.jsonl                            the objects to score (the Map's item reader)
+#   map/                                      the Distributed Map's result writer
+#   predictions/<input key below batch/in/>   each object scored, same format, y added
+#   errors/<input key below batch/in/>.errors.jsonl   rejected rows: line number and reason
+#   reports/<input key below batch/in/>.json  what scoring that object did (written after it)
+#   summary.json                              counts, model version, duration, verdict
+
+BATCH_INPUT_PREFIX = "batch/in/"
+BATCH_OUTPUT_PREFIX = "batch/out/"
+# The batch functions' CMDs; each module initializes its function at import, as HANDLER's does.
+BATCH_WORKER_HANDLER = "torchlambda.batch.worker_handler.handler"
+BATCH_JOB_HANDLER = "torchlambda.batch.job_handler.handler"  # validate, then summarize
+BATCH_SERVICE_NAME = "torchlambda-batch"
+# Read by the batch functions (set by the CDK).
+ENV_ARTIFACTS_BUCKET = "ARTIFACTS_BUCKET"
+ENV_TOLERATED_FAILURE_PERCENTAGE = "TOLERATED_FAILURE_PERCENTAGE"
+ERRORS_SUFFIX = ".errors.jsonl"
+
+
+def batch_job_prefix(job_id: str) -> str:
+    return f"{BATCH_OUTPUT_PREFIX}{job_id}/"
+
+
+def batch_manifest_key(job_id: str) -> str:
+    return batch_job_prefix(job_id) + "manifest.jsonl"
+
+
+def batch_results_prefix(job_id: str) -> str:
+    """Where the Distributed Map's result writer puts its manifest and result files."""
+    return batch_job_prefix(job_id) + "map/"
+
+
+def batch_summary_key(job_id: str) -> str:
+    return batch_job_prefix(job_id) + "summary.json"
+
+
+def _below_input(input_key: str) -> str:
+    if not input_key.startswith(BATCH_INPUT_PREFIX) or input_key == BATCH_INPUT_PREFIX:
+        raise ValueError(f"{input_key!r} is not an object below {BATCH_INPUT_PREFIX}")
+    return input_key.removeprefix(BATCH_INPUT_PREFIX)
+
+
+def batch_output_key(job_id: str, input_key: str) -> str:
+    """An input object's predictions: the same name (and format) below the job's prefix."""
+    return f"{batch_job_prefix(job_id)}predictions/{_below_input(input_key)}"
+
+
+def batch_report_key(job_id: str, input_key: str) -> str:
+    """An input object's report (counts, keys, model version), written once its output is."""
+    return f"{batch_job_prefix(job_id)}reports/{_below_input(input_key)}.json"
+
+
+def batch_errors_key(job_id: str, input_key: str) -> str:
+    """An input object's rejected rows, one JSON line each."""
+    return f"{batch_job_prefix(job_id)}errors/{_below_input(input_key)}{ERRORS_SUFFIX}"

@@ -11,7 +11,7 @@ the local tools build functions from their own settings with it; the image's ent
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from aws_lambda_powertools import Logger
@@ -27,6 +27,7 @@ from torchlambda.predictor.artifact import ArtifactError, LoadedModel
 from torchlambda.settings import Settings, SettingsError, service_name
 
 INTERNAL_ERROR = ApiError(500, "internal", "internal error")
+T = TypeVar("T")
 Handler = Callable[[Any, Any], dict[str, Any]]
 
 
@@ -76,13 +77,22 @@ class Function:
             return error_response(INTERNAL_ERROR, self.model_version)
 
 
-def load_function(environ: Mapping[str, str]) -> Function:
-    """Init: settings from `environ`, the verified model, the API. Raises InitError."""
+def initialize(environ: Mapping[str, str], build: Callable[[Settings, Logger], T]) -> T:
+    """Init of any of the image's functions: the logger first, then `build` from the settings.
+
+    Bad settings or a bad model are logged as one line and raised as InitError, so Lambda
+    reports an init error instead of running with anything but the recorded artifact.
+    """
     logger = create_logger(service_name(environ))
     try:
-        settings = Settings.from_env(environ)
-        loaded = load_model(settings, logger)
+        return build(Settings.from_env(environ), logger)
     except (SettingsError, ArtifactError, SpecError) as problem:
         logger.error(f"init failed: {problem}")
         raise InitError(str(problem)) from None
-    return Function(settings, loaded, logger)
+
+
+def load_function(environ: Mapping[str, str]) -> Function:
+    """Init of the online function: settings from `environ`, the verified model, the API."""
+    return initialize(
+        environ, lambda settings, logger: Function(settings, load_model(settings, logger), logger)
+    )

@@ -67,6 +67,14 @@ def service_name(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get(contract.ENV_SERVICE_NAME) or contract.SERVICE_NAME
 
 
+def required(environ: Mapping[str, str], name: str) -> str:
+    """A variable the function cannot run without (the CDK always sets it)."""
+    value = environ.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is not set")
+    return value
+
+
 def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:

@@ -37,7 +37,7 @@ def x_from_body(body: str, max_abs_x: float) -> tuple[list[float], bool]:
     """
     if len(body) > MAX_BODY_CHARS:
         raise ApiError(413, "payload_too_large", "body is larger than 1 MiB")
-    document = _strict_json(body)
+    document = strict_json(body)
     if not isinstance(document, dict) or "x" not in document:
         raise bad_request("invalid_body", 'body must be a JSON object like {"x": [1, 2.5]}')
     value = document["x"]
@@ -73,7 +73,7 @@ def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _strict_json(body: str) -> Any:
+def strict_json(body: str) -> Any:
     try:
         return orjson.loads(body)  # fast path; refuses NaN, Infinity and lone surrogates
     except orjson.JSONDecodeError:

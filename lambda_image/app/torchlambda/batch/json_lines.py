@@ -1,0 +1,75 @@
+"""JSON Lines in and out: each line an object with a numeric ``x``; every field is passed through
+and ``y`` added (an input ``y`` is kept as ``y_true``). The API's rules for x in a body apply:
+a number (not a bool or a string), finite, within the domain.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from typing import Any
+
+import orjson
+
+from torchlambda.batch.chunks import ParsedChunk, rejected
+from torchlambda.batch.csv_rows import LABEL_COLUMN, X_COLUMN, Y_COLUMN
+from torchlambda.batch.streams import MAX_LINE_BYTES
+from torchlambda.errors import ApiError
+from torchlambda.validation import NUMBER_TYPES, in_domain, strict_json
+
+
+def _dumps(document: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, passed through from the input
+        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _rows(documents: list[dict[str, Any]], ys: list[float]) -> bytes:
+    for document, y in zip(documents, ys, strict=True):
+        if Y_COLUMN in document:
+            document[LABEL_COLUMN] = document.pop(Y_COLUMN)
+        document[Y_COLUMN] = y
+    return b"\n".join(map(_dumps, documents)) + b"\n"
+
+
+class JsonLines:
+    prelude = b""
+
+    def __init__(self, max_abs_x: float) -> None:
+        self.max_abs_x = max_abs_x
+
+    def parse(self, lines: list[bytes], first_line: int) -> ParsedChunk:
+        parsed = ParsedChunk()
+        documents: list[dict[str, Any]] = []
+        for number, line in enumerate(lines, first_line):
+            if not line.strip():
+                continue
+            parsed.rows += 1
+            try:
+                document, x = self._document(line)
+            except ApiError as error:
+                parsed.rejections.append(rejected(number, error.code, error.message, line))
+                continue
+            parsed.values.append(x)
+            documents.append(document)
+        parsed.render = partial(_rows, documents)
+        return parsed
+
+    def _document(self, line: bytes) -> tuple[dict[str, Any], float]:
+        if len(line) > MAX_LINE_BYTES:
+            raise ApiError(400, "invalid_row", f"row is longer than {MAX_LINE_BYTES} bytes")
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, "invalid_json", "row is not UTF-8 text") from None
+        try:
+            document = strict_json(text)
+        except ApiError:
+            raise ApiError(400, "invalid_json", "row is not valid JSON") from None
+        if not isinstance(document, dict) or X_COLUMN not in document:
+            raise ApiError(400, "invalid_row", 'each line must be a JSON object with an "x" field')
+        x = document[X_COLUMN]
+        if type(x) not in NUMBER_TYPES:
+            raise ApiError(400, "invalid_x", "x must be a number")
+        return document, in_domain(x, self.max_abs_x)
