@@ -17,6 +17,7 @@ from functools import cache
 
 from infra.settings.alerting import AlertingSettings
 from infra.settings.api import ApiSettings, Throttling
+from infra.settings.batch import BatchSettings
 from infra.settings.function import FunctionSettings
 from infra.settings.provisioned import (
     AutoScaledProvisionedConcurrency,
@@ -32,6 +33,10 @@ ENVIRONMENT_NAMES = ("dev", "staging", "prod")
 PRODUCTION = "prod"
 APP_NAME = "TorchLambda"
 ACCOUNT_PATTERN = re.compile(r"\d{12}")
+# Lambda's default concurrent executions per account and region, and what it keeps unreserved:
+# a reservation that leaves fewer than 100 for every other function is refused.
+ACCOUNT_CONCURRENCY = 1000
+UNRESERVED_MINIMUM = 100
 
 
 class ConfigError(ValueError):
@@ -65,6 +70,7 @@ class EnvironmentConfig:
     training: TrainingSettings = field(default_factory=TrainingSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
+    batch: BatchSettings = field(default_factory=BatchSettings)
     today: dt.date = field(default_factory=dt.date.today, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +103,8 @@ class EnvironmentConfig:
             yield "prod must retain stateful resources: set retain_stateful_resources=True"
         yield from self.alerting.faults()
         yield from self.training.faults(self.today)
+        yield from self.batch.faults()
+        yield from self._reservation_faults()
 
     def _placement_faults(self) -> Iterator[str]:
         if self.name not in ENVIRONMENT_NAMES:
@@ -116,6 +124,19 @@ class EnvironmentConfig:
                 "provisioned count"
             )
 
+    def _reservation_faults(self) -> Iterator[str]:
+        """The inference function's and the batch workers' reservations share the account's pool."""
+        inference = self.function.reserved_concurrency or 0
+        reserved = inference + self.batch.worker_reserved_concurrency
+        if ACCOUNT_CONCURRENCY - reserved < UNRESERVED_MINIMUM:
+            yield (
+                f"reserved_concurrency={inference} + batch worker_reserved_concurrency="
+                f"{self.batch.worker_reserved_concurrency} = {reserved} leaves fewer than "
+                f"{UNRESERVED_MINIMUM} of the account's default {ACCOUNT_CONCURRENCY} concurrent "
+                "executions unreserved, which Lambda refuses: lower either reservation (or "
+                f"raise the account's quota and ACCOUNT_CONCURRENCY with it)"
+            )
+
 
 DEV = EnvironmentConfig(
     name="dev",
@@ -128,6 +149,7 @@ STAGING = EnvironmentConfig(
     provisioned=FixedProvisionedConcurrency(count=1),
     api=ApiSettings(throttling=Throttling(rate_limit=50, burst_limit=100), auth="iam"),
     retention=RetentionSettings(log_retention_days=30, retain_stateful_resources=True),
+    batch=BatchSettings(worker_reserved_concurrency=20, max_concurrency=16),
 )
 
 PROD = EnvironmentConfig(
@@ -139,6 +161,7 @@ PROD = EnvironmentConfig(
     api=ApiSettings(throttling=Throttling(rate_limit=500, burst_limit=1000), auth="iam"),
     rollout=Canary(percentage=10, minutes=5),
     retention=RetentionSettings(log_retention_days=365, retain_stateful_resources=True),
+    batch=BatchSettings(worker_reserved_concurrency=100, max_concurrency=80),
 )
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {c.name: c for c in (DEV, STAGING, PROD)}

@@ -16,6 +16,7 @@ class Component(StrEnum):
     ARTIFACTS = "Artifacts"
     TRAINING = "Training"
     SERVING = "Serving"
+    BATCH = "Batch"
 
 
 class ArtifactsOutput(StrEnum):
@@ -33,8 +34,17 @@ class ServingOutput(StrEnum):
     DASHBOARD_URL = "DashboardUrl"
 
 
+class BatchOutput(StrEnum):
+    STATE_MACHINE_ARN = "BatchStateMachineArn"
+    # The model the batch worker's image holds: part of a job's id, so a new model scores anew.
+    MODEL_VERSION = "BatchModelVersion"
+    WORKER_FUNCTION_NAME = "BatchWorkerFunctionName"
+    DASHBOARD_URL = "BatchDashboardUrl"
+
+
 STACK_OUTPUTS: dict[str, tuple[str, ...]] = {
     Component.ARTIFACTS: tuple(ArtifactsOutput),
     Component.TRAINING: tuple(TrainingOutput),
     Component.SERVING: tuple(ServingOutput),
+    Component.BATCH: tuple(BatchOutput),
 }

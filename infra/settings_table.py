@@ -39,6 +39,17 @@ ROWS: tuple[tuple[str, Callable[[EnvironmentConfig], str]], ...] = (
     ),
     ("Training image", lambda c: f"`{c.training.image.name}` on {c.training.compute}"),
     ("Quality gate", lambda c: f"validation MSE <= {c.training.max_validation_mse:g}"),
+    (
+        "Batch workers",
+        lambda c: (
+            f"{c.batch.max_concurrency} at a time, {c.batch.worker_reserved_concurrency} "
+            f"reserved, {c.batch.worker_memory_mb} MB, {c.batch.worker_timeout_seconds} s"
+        ),
+    ),
+    (
+        "Batch tolerance",
+        lambda c: f"{c.batch.tolerated_failure_percentage:g}% of objects or rows failed",
+    ),
 )
 
 

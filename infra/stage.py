@@ -1,4 +1,4 @@
-"""One environment as a cdk.Stage: its three stacks, their tags, and the outputs they publish.
+"""One environment as a cdk.Stage: its four stacks, their tags, and the outputs they publish.
 
 The stage is what a CDK Pipelines wave deploys; `outputs` hands a post-deployment step the
 CfnOutputs it needs (``ShellStep(env_from_cfn_outputs=...)``). Stack names are given explicitly,
@@ -16,6 +16,7 @@ from constructs import Construct
 from infra.config import APP_NAME, EnvironmentConfig
 from infra.outputs import Component
 from infra.stacks.artifacts_stack import ArtifactsStack
+from infra.stacks.batch_stack import BatchStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.training_stack import TrainingStack
 
@@ -53,18 +54,33 @@ class EnvironmentStage(cdk.Stage):
             Component.SERVING,
             **stack_props(Component.SERVING, "Model inference: Lambda alias behind an HTTP API"),
         )
+        self.batch = BatchStack(
+            self,
+            Component.BATCH,
+            alarm_topic=self.serving.monitoring.topic,
+            **stack_props(
+                Component.BATCH, "Batch scoring: Step Functions Distributed Map over Lambda workers"
+            ),
+        )
         self.training.add_stack_dependency(
             self.artifacts, "trains from and publishes to the artifacts bucket"
         )
+        self.batch.add_stack_dependency(
+            self.artifacts, "scores from and writes to the artifacts bucket's batch/ prefixes"
+        )
+        self.batch.add_stack_dependency(self.serving, "alarms publish to the serving alarm topic")
         cdk.Tags.of(self).add("project", APP_NAME)
         cdk.Tags.of(self).add("environment", config.name)
 
     @property
-    def stacks(self) -> dict[Component, ArtifactsStack | TrainingStack | ServingStack]:
+    def stacks(
+        self,
+    ) -> dict[Component, ArtifactsStack | TrainingStack | ServingStack | BatchStack]:
         return {
             Component.ARTIFACTS: self.artifacts,
             Component.TRAINING: self.training,
             Component.SERVING: self.serving,
+            Component.BATCH: self.batch,
         }
 
     @property

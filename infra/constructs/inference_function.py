@@ -6,23 +6,19 @@ the alias, and traffic that bypasses it pays on-demand cold starts while the war
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_applicationautoscaling as appscaling
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.constructs.image import architecture, image_code, model_environment
 from infra.constructs.names import name_before_stages
 from infra.constructs.retention import log_group
 from infra.settings.function import FunctionSettings
 from infra.settings.provisioned import ProvisionedConcurrency
 from infra.settings.retention import RetentionSettings
 from torchlambda import contract
-
-IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "lambda_image"
 
 
 class InferenceFunction(Construct):
@@ -42,20 +38,12 @@ class InferenceFunction(Construct):
         self.role = self._execution_role()
         # The gateway in front must wait longer than this (see HttpApi).
         self.timeout = Duration.seconds(function.timeout_seconds)
-        arm = function.architecture == "arm64"
-        threads = str(function.torch_threads)
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
             description=f"PyTorch model inference ({environment_name})",
-            code=lambda_.DockerImageCode.from_image_asset(
-                str(IMAGE_CONTEXT),
-                build_args={"BASE_IMAGE": base_image_uri},
-                platform=ecr_assets.Platform.LINUX_ARM64
-                if arm
-                else ecr_assets.Platform.LINUX_AMD64,
-            ),
-            architecture=lambda_.Architecture.ARM_64 if arm else lambda_.Architecture.X86_64,
+            code=image_code(function, base_image_uri=base_image_uri),
+            architecture=architecture(function),
             memory_size=function.memory_mb,
             timeout=self.timeout,
             reserved_concurrent_executions=function.reserved_concurrency,
@@ -65,9 +53,7 @@ class InferenceFunction(Construct):
             # Lambda records each invocation's trace itself: the image has no X-Ray SDK.
             tracing=lambda_.Tracing.ACTIVE,
             environment={
-                contract.ENV_MODEL_DIR: str(contract.MODEL_DIR_IN_IMAGE),
-                contract.ENV_TORCH_THREADS: threads,
-                **dict.fromkeys(contract.LIBRARY_THREAD_VARIABLES, threads),
+                **model_environment(function),
                 contract.ENV_SERVICE_NAME: contract.SERVICE_NAME,
                 contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
             },

@@ -34,6 +34,44 @@ INIT_DURATION_QUERY = (
 )
 
 
+def alarm(
+    scope: Construct,
+    alarm_id: str,
+    metric: cw.IMetric,
+    *,
+    topic: sns.ITopic,
+    threshold: float,
+    description: str,
+    evaluation_periods: int = 1,
+    datapoints_to_alarm: int = 1,
+) -> cw.Alarm:
+    """An alarm at `metric >= threshold` (no data is fine) that tells `topic` when it fires and
+    when it clears."""
+    created = cw.Alarm(
+        scope,
+        alarm_id,
+        metric=metric,
+        threshold=threshold,
+        evaluation_periods=evaluation_periods,
+        datapoints_to_alarm=datapoints_to_alarm,
+        comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        alarm_description=description,
+    )
+    created.add_alarm_action(cw_actions.SnsAction(topic))
+    created.add_ok_action(cw_actions.SnsAction(topic))
+    return created
+
+
+def dashboard_url(scope: Construct, dashboard_name: str) -> str:
+    """The console address of a dashboard in the scope's region."""
+    region = Stack.of(scope).region
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#dashboards:name={dashboard_name}"
+    )
+
+
 @dataclass(frozen=True)
 class MonitoredResources:
     alias: lambda_.Alias
@@ -101,11 +139,7 @@ class Monitoring(Construct):
 
     @property
     def dashboard_url(self) -> str:
-        region = Stack.of(self).region
-        return (
-            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-            f"#dashboards:name={self.dashboard_name}"
-        )
+        return dashboard_url(self, self.dashboard_name)
 
     def _alarm_topic(self, environment_name: str, alerting: AlertingSettings) -> sns.Topic:
         key = kms.Key(
@@ -138,20 +172,16 @@ class Monitoring(Construct):
         evaluation_periods: int = 1,
         datapoints_to_alarm: int = 1,
     ) -> cw.Alarm:
-        alarm = cw.Alarm(
+        return alarm(
             self,
             alarm_id,
-            metric=metric,
+            metric,
+            topic=self.topic,
             threshold=threshold,
+            description=description,
             evaluation_periods=evaluation_periods,
             datapoints_to_alarm=datapoints_to_alarm,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
         )
-        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
-        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
-        return alarm
 
     @staticmethod
     def _alias_metric(alias: lambda_.Alias, name: str, statistic: str = "Sum") -> cw.Metric:

@@ -79,7 +79,7 @@ def score_file(source: Path, output: Path, errors: Path, model: BatchModel) -> S
 def load_model() -> BatchModel:
 
     from torchlambda.batch.model import load_batch_model
-    from torchlambda.function import initialize
+    from torchlambda.startup import initialize
 
     require_model()
     # Powertools reads its level from the process's environment; the table is the output here.

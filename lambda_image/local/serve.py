@@ -331,7 +331,7 @@ def origin_form(target: str) -> str:
 
 def load_function() -> Function | None:
     """The function, or None once its init error has been reported in one line."""
-    from torchlambda.function import InitError  # torch: imported after the URL is printed
+    from torchlambda.startup import InitError
 
     try:
         return load_local_function()

@@ -1,7 +1,8 @@
 """List prices the cost model uses: the one place to update when AWS changes them.
 
 us-east-1 on-demand list prices (us-west-2, the default region, lists the same figures), from
-AWS's Lambda, API Gateway and EC2 pricing pages. Change the figures and ``AS_OF`` together.
+AWS's Lambda, API Gateway, EC2, Step Functions and S3 pricing pages, free tiers left out. Change
+the figures and ``AS_OF`` together.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class Prices:
     instance_name: str
     instance_per_hour: float
     hours_per_month: int
+    # Standard workflows bill state transitions. A Distributed Map bills one for each child
+    # execution it starts, and Standard children bill their own transitions besides.
+    step_functions_per_thousand_transitions: float
+    # S3 Standard requests: PUT, COPY, POST and LIST (multipart's Create, UploadPart and Complete
+    # are POSTs and PUTs), and GET (with SELECT and every other request).
+    s3_per_thousand_put_requests: float
+    s3_per_thousand_get_requests: float
 
     @property
     def seconds_per_month(self) -> int:
@@ -66,4 +74,7 @@ PRICES = Prices(
     instance_name="m6i.large",
     instance_per_hour=0.096,
     hours_per_month=HOURS_PER_MONTH,
+    step_functions_per_thousand_transitions=0.025,
+    s3_per_thousand_put_requests=0.005,
+    s3_per_thousand_get_requests=0.0004,
 )

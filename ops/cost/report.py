@@ -1,11 +1,14 @@
-"""The text `make cost` prints: a line-item table per option, the volumes where they cross."""
+"""The text `make cost` prints: a line-item table per option, the volumes where they cross, and
+a batch job's cost per million rows beside the online API's for the same predictions."""
 
 from __future__ import annotations
 
 from infra.config import EnvironmentConfig
+from ops.cost.batch import BatchComparison, compare_batch
 from ops.cost.model import Comparison, MonthlyCost
 from ops.cost.prices import PRICES, Prices
-from ops.cost.units import format_count
+from ops.cost.units import format_count, format_dollars
+from torchlambda.contract import MAX_BATCH
 
 LINE_ITEMS = (
     ("Lambda requests", "lambda_requests"),
@@ -61,7 +64,37 @@ def cost_lines(
             "Provisioned concurrency is cheaper than on-demand only from "
             f"{_volume(comparison.provisioned_pays_off)}"
         )
+    lines.append("")
+    lines.extend(batch_lines(compare_batch(config, prices=prices)))
     return lines
+
+
+def batch_lines(batch: BatchComparison) -> list[str]:
+    """A batch job's cost per `rows` rows, its usage, and the online API's for the same rows."""
+    setup, workload, cost, usage = batch.setup, batch.workload, batch.batch, batch.batch.usage
+    rows = format_count(workload.rows)
+    online = batch.online
+    return [
+        f"Batch scoring, per {rows} rows (ops/cost/batch.py): jobs of "
+        f"{format_count(workload.rows_per_job)} rows in objects of "
+        f"{format_count(workload.rows_per_object)}, {setup.max_items_per_batch} object(s) per "
+        "worker invocation",
+        f"Workers {setup.worker_memory_mb} MB {setup.architecture} at "
+        f"{format_count(workload.worker_rows_per_second)} rows/s, "
+        f"{workload.output_bytes_per_row:.3g} bytes/row written (gzip CSV); "
+        f"job function {setup.job_memory_mb} MB, {workload.job_step_seconds:g} s a step",
+        f"batch job, per {rows} rows: {format_dollars(cost.total)} "
+        f"(Lambda {format_dollars(cost.lambda_total)}, "
+        f"Step Functions {format_dollars(cost.step_functions)}, "
+        f"S3 {format_dollars(cost.s3_requests)})",
+        f"  each job: objects {usage.objects}, worker invocations {usage.worker_invocations}, "
+        f"state transitions {usage.state_transitions}, S3 requests {usage.s3_put_requests} "
+        f"PUT/LIST + {usage.s3_get_requests} GET",
+        f"online API for the same {rows} predictions in POSTs of {MAX_BATCH:,}: "
+        f"{format_dollars(online.total)} (HTTP API {format_dollars(online.api_requests)}, "
+        f"Lambda {format_dollars(online.lambda_requests + online.lambda_duration)})",
+        f"  {batch.online_posts:,} POSTs of {batch.online_post_duration_ms:g} ms, on demand",
+    ]
 
 
 def _money(amount: float) -> str:

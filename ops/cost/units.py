@@ -1,4 +1,4 @@
-"""Request volumes as people write them: 10M, 2.5M, 500k, 1B, or plain digits."""
+"""Request volumes as people write them (10M, 2.5M, 500k, 1B, or plain digits), and dollars."""
 
 from __future__ import annotations
 
@@ -26,3 +26,13 @@ def format_count(value: float) -> str:
         if value >= threshold:
             return f"{value / threshold:.3g}{suffix}"
     return f"{value:.0f}"
+
+
+def format_dollars(amount: float, digits: int = 3) -> str:
+    """0.000327264 -> '$0.000327', 1234.5 -> '$1,234.50': `digits` significant, at least cents,
+    never an exponent (fractions of a cent are what a million rows cost)."""
+    if amount == 0:
+        return "$0"
+    rounded = float(f"{amount:.{digits - 1}e}")  # 0.0000999999 -> 1e-4: its own decade
+    places = max(2, digits - 1 - math.floor(math.log10(abs(rounded))))
+    return f"${amount:,.{places}f}"

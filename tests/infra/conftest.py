@@ -26,7 +26,7 @@ TEST_ACCOUNT = "123456789012"
 
 
 def cdk_json_context() -> dict[str, object]:
-    return json.loads((ROOT / "cdk.json").read_text())["context"]
+    return dict(json.loads((ROOT / "cdk.json").read_text())["context"])
 
 
 def new_app(outdir: Path | None = None) -> cdk.App:

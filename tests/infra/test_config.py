@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 
 from infra.config import (
+    ACCOUNT_CONCURRENCY,
     DEV,
     ENVIRONMENTS,
     PROD,
     STAGING,
+    UNRESERVED_MINIMUM,
     ConfigError,
     EnvironmentConfig,
     get_environment,
 )
 from infra.settings.alerting import AlertingSettings
 from infra.settings.api import Throttling
+from infra.settings.batch import BatchSettings
 from infra.settings.images import ImageChoice
 from infra.settings.provisioned import (
     AutoScaledProvisionedConcurrency,
@@ -31,7 +34,7 @@ from infra.settings.provisioned import (
 from infra.settings.rollout import AllAtOnce, Canary
 
 
-def rejected(match: str, base: EnvironmentConfig = DEV, **sections: object) -> ConfigError:
+def rejected(match: str, base: EnvironmentConfig = DEV, **sections: Any) -> ConfigError:
     """Replacing whole sections of `base` fails with one line that matches `match`."""
     with pytest.raises(ConfigError, match=match) as caught:
         dataclasses.replace(base, **sections)
@@ -41,16 +44,20 @@ def rejected(match: str, base: EnvironmentConfig = DEV, **sections: object) -> C
     return caught.value
 
 
-def function(**changes: Any) -> dict[str, object]:
+def function(**changes: Any) -> dict[str, Any]:
     return {"function": dataclasses.replace(DEV.function, **changes)}
 
 
-def api(**changes: Any) -> dict[str, object]:
+def api(**changes: Any) -> dict[str, Any]:
     return {"api": dataclasses.replace(DEV.api, **changes)}
 
 
-def training(**changes: Any) -> dict[str, object]:
+def training(**changes: Any) -> dict[str, Any]:
     return {"training": dataclasses.replace(DEV.training, **changes)}
+
+
+def batch(**changes: Any) -> dict[str, Any]:
+    return {"batch": dataclasses.replace(DEV.batch, **changes)}
 
 
 def test_defaults_are_valid_and_distinct() -> None:
@@ -349,3 +356,116 @@ def test_stack_names_follow_app_component_env() -> None:
 def test_config_module_does_not_import_aws_cdk() -> None:
     code = "import sys, infra.config; sys.exit('aws_cdk' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# ---- Batch ------------------------------------------------------------------------------------
+
+
+def test_batch_settings_per_environment() -> None:
+    assert DEV.batch == BatchSettings()
+    assert (DEV.batch.worker_reserved_concurrency, DEV.batch.max_concurrency) == (10, 8)
+    assert (STAGING.batch.worker_reserved_concurrency, STAGING.batch.max_concurrency) == (20, 16)
+    assert (PROD.batch.worker_reserved_concurrency, PROD.batch.max_concurrency) == (100, 80)
+    for config in ENVIRONMENTS.values():
+        assert config.batch.max_concurrency < config.batch.worker_reserved_concurrency
+        assert config.batch.worker_memory_mb == 1769  # one vCPU: single-threaded torch
+        assert config.batch.worker_timeout_seconds == 900
+        assert config.batch.max_items_per_batch == 1  # one S3 object per worker invocation
+
+
+@pytest.mark.parametrize("memory", [127, 10_241])
+def test_batch_worker_memory_within_lambda_limits(memory: int) -> None:
+    rejected(
+        "batch worker_memory_mb=.* outside Lambda's 128..10240", **batch(worker_memory_mb=memory)
+    )
+
+
+@pytest.mark.parametrize("memory", [0, 20_000])
+def test_batch_job_memory_within_lambda_limits(memory: int) -> None:
+    rejected("batch job_memory_mb=.* outside Lambda's 128..10240", **batch(job_memory_mb=memory))
+
+
+@pytest.mark.parametrize("timeout", [0, 901])
+def test_batch_worker_timeout_within_lambdas_limit(timeout: int) -> None:
+    rejected(
+        f"batch worker_timeout_seconds={timeout} must be 1..900",
+        **batch(worker_timeout_seconds=timeout),
+    )
+
+
+@pytest.mark.parametrize("timeout", [0, 901])
+def test_batch_job_timeout_within_lambdas_limit(timeout: int) -> None:
+    rejected(
+        f"batch job_timeout_seconds={timeout} must be 1..900", **batch(job_timeout_seconds=timeout)
+    )
+
+
+def test_batch_workers_need_a_reservation() -> None:
+    rejected(
+        "batch worker_reserved_concurrency=0 must be >= 1",
+        **batch(worker_reserved_concurrency=0, max_concurrency=1),
+    )
+
+
+def test_batch_max_concurrency_must_be_positive() -> None:
+    rejected("batch max_concurrency=0 must be >= 1", **batch(max_concurrency=0))
+
+
+@pytest.mark.parametrize("max_concurrency", [10, 11])
+def test_batch_max_concurrency_must_stay_below_the_reservation(max_concurrency: int) -> None:
+    error = rejected(
+        f"batch max_concurrency={max_concurrency} must be below worker_reserved_concurrency=10",
+        **batch(worker_reserved_concurrency=10, max_concurrency=max_concurrency),
+    )
+    assert "lower max_concurrency or raise the reservation" in str(error)
+
+
+def test_batch_max_concurrency_just_below_the_reservation_is_accepted() -> None:
+    config = dataclasses.replace(DEV, **batch(worker_reserved_concurrency=10, max_concurrency=9))
+    assert config.batch.max_concurrency == 9
+
+
+@pytest.mark.parametrize("percentage", [-0.1, 100.5])
+def test_batch_tolerated_failure_percentage_is_a_percentage(percentage: float) -> None:
+    rejected(
+        "batch tolerated_failure_percentage=.* must be 0..100",
+        **batch(tolerated_failure_percentage=percentage),
+    )
+
+
+@pytest.mark.parametrize("percentage", [0, 100])
+def test_batch_tolerated_failure_percentage_bounds_are_accepted(percentage: float) -> None:
+    config = dataclasses.replace(DEV, **batch(tolerated_failure_percentage=percentage))
+    assert config.batch.tolerated_failure_percentage == percentage
+
+
+def test_batch_items_per_batch_must_be_positive() -> None:
+    rejected("batch max_items_per_batch=0 must be >= 1", **batch(max_items_per_batch=0))
+
+
+def test_reservations_must_leave_the_accounts_unreserved_minimum() -> None:
+    error = rejected(
+        "reserved_concurrency=850 \\+ batch worker_reserved_concurrency=100 = 950 leaves fewer "
+        "than 100",
+        **function(reserved_concurrency=850),
+        **batch(worker_reserved_concurrency=100, max_concurrency=80),
+    )
+    assert "lower either reservation" in str(error)
+
+
+def test_batch_reservation_alone_counts_when_inference_is_unreserved() -> None:
+    reserved = ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM + 1
+    rejected(
+        f"reserved_concurrency=0 \\+ batch worker_reserved_concurrency={reserved}",
+        **batch(worker_reserved_concurrency=reserved),
+    )
+
+
+def test_reservations_leaving_exactly_the_minimum_are_accepted() -> None:
+    config = dataclasses.replace(
+        PROD,
+        function=dataclasses.replace(PROD.function, reserved_concurrency=800),
+        batch=dataclasses.replace(PROD.batch, worker_reserved_concurrency=100),
+    )
+    reserved = config.function.reserved_concurrency or 0
+    assert ACCOUNT_CONCURRENCY - reserved - config.batch.worker_reserved_concurrency == 100

@@ -10,7 +10,18 @@ from tests.infra.conftest import SynthesizedEnvironment
 RESOURCELESS_ACTIONS = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
     "ecr:GetAuthorizationToken",
+    # A state machine's execution log: CloudWatch Logs' log delivery API.
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
 }
 
 
@@ -60,8 +71,9 @@ def test_every_log_group_has_the_configured_retention(environment: SynthesizedEn
         for component in environment.templates
         for logical_id, group in environment.resources(component, "AWS::Logs::LogGroup").items()
     }
-    # function, API access logs, training; where buckets are emptied on delete, that function too
-    assert len(groups) == (3 if environment.config.retention.retain_stateful_resources else 4)
+    # function, API access logs, training, the batch worker, job function and state machine;
+    # where buckets are emptied on delete, that function too
+    assert len(groups) == (6 if environment.config.retention.retain_stateful_resources else 7)
     for logical_id, group in groups.items():
         assert (
             group["Properties"]["RetentionInDays"]
@@ -90,4 +102,5 @@ def test_every_lambda_function_logs_to_a_group_with_retention(
                 group["Properties"]["RetentionInDays"]
                 == environment.config.retention.log_retention_days
             )
-    assert functions == (1 if environment.config.retention.retain_stateful_resources else 2)
+    # inference, batch worker, batch job; where buckets are emptied on delete, that function too
+    assert functions == (3 if environment.config.retention.retain_stateful_resources else 4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -21,9 +22,9 @@ ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 VERSION_ID = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 
 
-def normalized(template: dict[str, Any]) -> dict[str, Any]:
+def normalized(template: Mapping[str, Any]) -> dict[str, Any]:
     text = ASSET_HASH.sub("<asset-hash>", json.dumps(template))
-    return json.loads(VERSION_ID.sub(r"\1<code-hash>", text))
+    return dict(json.loads(VERSION_ID.sub(r"\1<code-hash>", text)))
 
 
 @pytest.fixture

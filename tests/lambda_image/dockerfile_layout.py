@@ -13,7 +13,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from lambda_image.local import rie
 from lambda_image.local.dockerfile import DOCKERFILE, runtime, stages
+
+LAMBDA_IMAGE = DOCKERFILE.parent
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,27 @@ def assemble(context: Path, workspace: Path, dockerfile: Path = DOCKERFILE) -> I
     return Image(
         root=root, workdir=_inside(root, final.workdir), env=final.env, command=final.command
     )
+
+
+def build_context(directory: Path, model: Path) -> Path:
+    """The Docker build context as the .dockerignore allowlist admits it, with a fixture model."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(LAMBDA_IMAGE / "requirements.txt", directory / "requirements.txt")
+    shutil.copytree(
+        LAMBDA_IMAGE / "app" / "torchlambda",
+        directory / "app" / "torchlambda",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copytree(model, directory / "model")
+    return directory
+
+
+def lay_out(
+    workspace: Path, model: Path, handler: str | None = None
+) -> tuple[Image, rie.FunctionCommand]:
+    """The image's function directory, and its command as this machine runs it there (with
+    `handler` as the CMD, as a function's ImageConfig command sets it, if given)."""
+    image = assemble(build_context(workspace / "context", model), workspace / "image")
+    sandbox_tmp = workspace / "tmp"
+    sandbox_tmp.mkdir()
+    return image, rie.image_command(sandbox_tmp, function_root=image.workdir, handler=handler)

@@ -1,4 +1,4 @@
-"""The handler initializes with only what the image ships.
+"""Each of the image's functions initializes with only what the image ships.
 
 The runtime tests run the handler in the repository's venv, which holds far more than the image
 (moto, boto3, the X-Ray SDK through moto, ...): a handler that imported one of those would pass
@@ -21,13 +21,14 @@ from packaging.requirements import Requirement
 
 from tests.lambda_image.lambda_models import write_model
 from tooling.locks import normalized, read_lock
+from torchlambda import contract
 
 ROOT = Path(__file__).resolve().parents[2]
 # Runs the handler's init in a fresh interpreter where a module that only a distribution outside
-# SHIPPED provides cannot be imported, as in the image: an optional import (Powertools tries
-# botocore, torch tries numpy) falls back as it would there; a required one fails init.
+# SHIPPED provides cannot be imported, as in the image: an optional import (torch tries numpy,
+# botocore certifi) falls back as it would there; a required one fails init.
 INIT_WITH_ONLY_SHIPPED = """
-import importlib.abc, json, os, sys
+import importlib, importlib.abc, json, os, sys
 from importlib import metadata
 from tooling.locks import normalized
 
@@ -45,7 +46,7 @@ class OnlyShipped(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, OnlyShipped())
-import torchlambda.handler
+importlib.import_module(os.environ["HANDLER_MODULE"])
 print(json.dumps(sorted(set(refused))))
 """
 
@@ -71,13 +72,18 @@ def shipped_distributions() -> set[str]:
     return shipped | requirement_closure("torch") | {"torchlambda"}
 
 
-def init_with_only_shipped(model: Path) -> subprocess.CompletedProcess[str]:
+def init_with_only_shipped(model: Path, handler: str) -> subprocess.CompletedProcess[str]:
+    """`handler`'s module imported (its init runs at import) with the batch functions' variables."""
     return subprocess.run(
         [sys.executable, "-c", INIT_WITH_ONLY_SHIPPED],
         cwd=ROOT / "lambda_image" / "app",
         env={
             **os.environ,
             "MODEL_DIR": str(model),
+            "HANDLER_MODULE": handler.rpartition(".")[0],
+            contract.ENV_ARTIFACTS_BUCKET: "artifacts",
+            contract.ENV_TOLERATED_FAILURE_PERCENTAGE: "1",
+            "AWS_DEFAULT_REGION": "us-west-2",
             "PYTHONPATH": str(ROOT),  # tooling.locks, for the names
             "POWERTOOLS_METRICS_DISABLED": "true",
             "SHIPPED": json.dumps(sorted(shipped_distributions())),
@@ -90,14 +96,18 @@ def init_with_only_shipped(model: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_init_succeeds_with_only_what_the_image_ships(tmp_path: Path) -> None:
-    result = init_with_only_shipped(write_model(tmp_path / "model"))
+@pytest.mark.parametrize(
+    "handler", [contract.HANDLER, contract.BATCH_WORKER_HANDLER, contract.BATCH_JOB_HANDLER]
+)
+def test_init_succeeds_with_only_what_the_image_ships(tmp_path: Path, handler: str) -> None:
+    result = init_with_only_shipped(write_model(tmp_path / "model"), handler)
     assert result.returncode == 0, result.stderr
-    # What it tried and did without: optional imports only (init succeeded without them).
-    assert set(json.loads(result.stdout.splitlines()[-1])) <= {"botocore", "numpy"}
+    # What it tried and did without: optional imports only (init succeeded without them): torch's
+    # numpy, and certifi, whose CA bundle botocore replaces with its own.
+    assert set(json.loads(result.stdout.splitlines()[-1])) <= {"numpy", "certifi"}
 
 
 def test_the_image_set_excludes_what_only_the_venv_has() -> None:
     shipped = shipped_distributions()
-    assert {"torch", "aws-lambda-powertools", "awslambdaric", "orjson"} <= shipped
-    assert not {"moto", "boto3", "botocore", "aws-xray-sdk", "numpy"} & shipped
+    assert {"torch", "aws-lambda-powertools", "awslambdaric", "orjson", "boto3", "isal"} <= shipped
+    assert not {"moto", "aws-xray-sdk", "numpy"} & shipped

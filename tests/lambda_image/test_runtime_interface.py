@@ -31,7 +31,7 @@ import pytest
 
 from lambda_image.local import rie
 from tests.lambda_image.conftest import http_event
-from tests.lambda_image.dockerfile_layout import Image, assemble
+from tests.lambda_image.dockerfile_layout import lay_out
 from tests.lambda_image.lambda_models import write_model
 from tests.lambda_image.runtime_api import RuntimeApi
 from torchlambda import contract
@@ -53,27 +53,6 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
 }
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-
-
-def build_context(directory: Path, model: Path) -> Path:
-    """The Docker build context as the .dockerignore allowlist admits it, with a fixture model."""
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(LAMBDA_IMAGE / "requirements.txt", directory / "requirements.txt")
-    shutil.copytree(
-        LAMBDA_IMAGE / "app" / "torchlambda",
-        directory / "app" / "torchlambda",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    shutil.copytree(model, directory / "model")
-    return directory
-
-
-def lay_out(workspace: Path, model: Path) -> tuple[Image, rie.FunctionCommand]:
-    """The image's function directory, and its command as this machine runs it there."""
-    image = assemble(build_context(workspace / "context", model), workspace / "image")
-    sandbox_tmp = workspace / "tmp"
-    sandbox_tmp.mkdir()
-    return image, rie.image_command(sandbox_tmp, function_root=image.workdir)
 
 
 def tampered_model(directory: Path) -> Path:

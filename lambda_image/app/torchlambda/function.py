@@ -11,7 +11,7 @@ the local tools build functions from their own settings with it; the image's ent
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 from aws_lambda_powertools import Logger
@@ -21,18 +21,16 @@ from torchlambda.errors import ApiError
 from torchlambda.http_responses import error_response
 from torchlambda.inference import Predictor
 from torchlambda.model_loading import load_model
-from torchlambda.observability import create_logger, create_metrics, record
+from torchlambda.observability import create_metrics, record
 from torchlambda.predictor.architecture import SpecError
 from torchlambda.predictor.artifact import ArtifactError, LoadedModel
-from torchlambda.settings import Settings, SettingsError, service_name
+from torchlambda.settings import Settings, SettingsError
+from torchlambda.startup import initialize
 
 INTERNAL_ERROR = ApiError(500, "internal", "internal error")
-T = TypeVar("T")
+# What init refuses to start with: bad settings, or a model that is not the recorded one.
+MODEL_REFUSALS = (SettingsError, ArtifactError, SpecError)
 Handler = Callable[[Any, Any], dict[str, Any]]
-
-
-class InitError(RuntimeError):
-    """The function cannot start: bad settings or a missing, corrupt or mismatched model."""
 
 
 class Function:
@@ -77,22 +75,10 @@ class Function:
             return error_response(INTERNAL_ERROR, self.model_version)
 
 
-def initialize(environ: Mapping[str, str], build: Callable[[Settings, Logger], T]) -> T:
-    """Init of any of the image's functions: the logger first, then `build` from the settings.
-
-    Bad settings or a bad model are logged as one line and raised as InitError, so Lambda
-    reports an init error instead of running with anything but the recorded artifact.
-    """
-    logger = create_logger(service_name(environ))
-    try:
-        return build(Settings.from_env(environ), logger)
-    except (SettingsError, ArtifactError, SpecError) as problem:
-        logger.error(f"init failed: {problem}")
-        raise InitError(str(problem)) from None
-
-
 def load_function(environ: Mapping[str, str]) -> Function:
     """Init of the online function: settings from `environ`, the verified model, the API."""
     return initialize(
-        environ, lambda settings, logger: Function(settings, load_model(settings, logger), logger)
+        environ,
+        lambda settings, logger: Function(settings, load_model(settings, logger), logger),
+        MODEL_REFUSALS,
     )

@@ -17,11 +17,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from torchlambda.api import Outcome
 
 
-def create_logger(service: str) -> Logger:
-    # POWERTOOLS_LOG_LEVEL (default INFO) is read by Logger itself.
-    return Logger(service=service)
-
-
 def create_metrics(service: str, namespace: str) -> Metrics:
     return Metrics(service=service, namespace=namespace)
 

@@ -52,7 +52,9 @@ class BookCsv:
         self.max_abs_x = max_abs_x
 
     def parse(self, lines: list[bytes], first_line: int) -> ParsedChunk:
-        split = self._split(lines)
+        # A row cut at MAX_LINE_BYTES (by line_chunks) goes one by one, to be rejected.
+        too_long = max(map(len, lines), default=0) > MAX_LINE_BYTES
+        split = None if too_long else self._split(lines)
         if split is not None:
             xs, labels = split
             values = parse_fast(xs, self.max_abs_x)
@@ -124,7 +126,9 @@ class HeaderedCsv:
         self.prelude = text.getvalue().encode()
 
     def parse(self, lines: list[bytes], first_line: int) -> ParsedChunk:
-        if not any(b'"' in line for line in lines):
+        # A row cut at MAX_LINE_BYTES (by line_chunks) goes one by one, to be rejected.
+        too_long = max(map(len, lines), default=0) > MAX_LINE_BYTES
+        if not too_long and not any(b'"' in line for line in lines):
             rows = [line.split(b",") for line in lines]
             if set(map(len, rows)) == {len(self.names)}:
                 values = parse_fast([row[self.x_index] for row in rows], self.max_abs_x)

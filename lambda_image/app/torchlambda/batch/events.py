@@ -8,7 +8,8 @@ document           shape
 =================  =============================================================================
 job request        the execution's input: ``{"input": "batch/in/<prefix or key>"}``
 validate event     ``{"step": "validate", "request": <job request>, "job_id": <execution name>}``
-job                validate's answer: ``{"job_id", "input", "manifest_key", "objects", "bytes"}``
+job                validate's answer: ``{"job_id", "input", "manifest_key", "results_prefix",
+                   "objects", "bytes"}``
 manifest item      one line of the manifest, one object to score: ``{"key", "etag", "size"}``
 worker event       the Map's item batch: ``{"Items": [<manifest item>, ...],
                    "BatchInput": {"job_id": ...}}``
@@ -37,6 +38,7 @@ JOB_ID = "job_id"
 
 # The job, as validate answers it.
 MANIFEST_KEY = "manifest_key"
+RESULTS_PREFIX = "results_prefix"  # the Map's result writer's prefix (a reference path there)
 OBJECTS = "objects"
 BYTES = "bytes"
 

@@ -25,8 +25,8 @@ from torchlambda.batch.events import EventError, ManifestItem, ObjectReport, fie
 from torchlambda.batch.formats import SUPPORTED_SUFFIXES, is_supported
 from torchlambda.batch.inputs import list_inputs
 from torchlambda.batch.storage import s3_client
-from torchlambda.function import initialize
 from torchlambda.settings import Settings, SettingsError, required
+from torchlambda.startup import initialize
 
 # Step Functions execution names allow more, but a job id is also an S3 key segment.
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -81,6 +81,8 @@ def validate(event: Mapping[str, Any], s3: Any, bucket: str) -> dict[str, Any]:
         events.JOB_ID: job_id,
         events.INPUT: input_key,
         events.MANIFEST_KEY: manifest_key,
+        # Without the slash: the writer adds `/<Map Run id>/manifest.json` below it.
+        events.RESULTS_PREFIX: contract.batch_results_prefix(job_id).rstrip("/"),
         events.OBJECTS: len(items),
         events.BYTES: sum(item.size for item in items),
     }
@@ -176,7 +178,8 @@ def verdict(
     failed, or more rows were rejected, than `tolerated` percent."""
     if map_error.get("Error"):
         return events.FAILED, str(map_error["Error"]), str(map_error.get("Cause") or "")
-    failed_share = _percentage(len(failed), objects)
+    # Unrounded: 1 row in 10^9 is 1e-7%, which rounds to 0 and would pass a tolerance of 0.
+    failed_share = 100 * len(failed) / objects if objects else 0.0
     if failed and failed_share > tolerated:
         examples = "; ".join(f"{f.key}: {f.error}: {f.cause}" for f in failed[:EXAMPLES])
         return (
@@ -185,7 +188,7 @@ def verdict(
             f"{len(failed)} of {objects} objects failed ({failed_share:g}% > {tolerated:g}% "
             f"tolerated): {examples}",
         )
-    rejected_share = _percentage(rows_rejected, rows_read)
+    rejected_share = 100 * rows_rejected / rows_read if rows_read else 0.0
     if rows_rejected and rejected_share > tolerated:
         return (
             events.FAILED,
@@ -260,7 +263,8 @@ def _report(s3: Any, bucket: str, job_id: str, item: ManifestItem) -> ObjectRepo
             _get_json(s3, bucket, contract.batch_report_key(job_id, item.key))
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        # A missing key is a 403 where the caller may not list it (the role lists by prefix).
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "AccessDenied"):
             return None
         raise
 

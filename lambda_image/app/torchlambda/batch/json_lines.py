@@ -6,6 +6,7 @@ a number (not a bool or a string), finite, within the domain.
 from __future__ import annotations
 
 import json
+import re
 from functools import partial
 from typing import Any
 
@@ -18,11 +19,31 @@ from torchlambda.errors import ApiError
 from torchlambda.validation import NUMBER_TYPES, in_domain, strict_json
 
 
+# orjson reads an integer beyond 64 bits as a float, its digits lost; the standard parser keeps it.
+LONG_INTEGER = re.compile(rb"[0-9]{19}")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(line: bytes, text: str) -> Any:
+    """The line's document as strict_json reads it, with long integers kept exact."""
+    if LONG_INTEGER.search(line) is None:
+        return strict_json(text)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "row is not valid JSON") from None
+
+
 def _dumps(document: dict[str, Any]) -> bytes:
     try:
         return orjson.dumps(document)
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits, passed through from the input
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    except orjson.JSONEncodeError:
+        # An integer beyond 64 bits or a lone surrogate (both valid JSON), passed through from
+        # the input: ASCII escapes keep the surrogate, which UTF-8 cannot encode.
+        return json.dumps(document, separators=(",", ":")).encode()
 
 
 def _rows(documents: list[dict[str, Any]], ys: list[float]) -> bytes:
@@ -64,7 +85,7 @@ class JsonLines:
         except UnicodeDecodeError:
             raise ApiError(400, "invalid_json", "row is not UTF-8 text") from None
         try:
-            document = strict_json(text)
+            document = _loads(line, text)
         except ApiError:
             raise ApiError(400, "invalid_json", "row is not valid JSON") from None
         if not isinstance(document, dict) or X_COLUMN not in document:

@@ -108,5 +108,9 @@ def score_stream(
     finally:
         ahead.close()  # stops reading ahead, whatever happened
     # Last: an output under its final name means the whole object was scored.
-    behind.commit()
+    try:
+        behind.commit()
+    except BaseException:
+        behind.abort()  # a write that failed behind, or the completion itself: no upload left
+        raise
     return counts

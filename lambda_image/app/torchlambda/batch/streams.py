@@ -67,10 +67,12 @@ def line_chunks(data: Iterable[bytes]) -> Iterator[list[bytes]]:
     skipping = False  # inside a line already cut at MAX_LINE_BYTES
     for received in data:
         block = received
+        # A CRLF split across blocks: the CR ends `pending`, the LF starts this block (which may
+        # hold no other CR).
+        if pending.endswith(b"\r") and block.startswith(b"\n"):
+            pending = pending[:-1]
         if b"\r" in block:
             block = block.replace(b"\r\n", b"\n")
-            if pending.endswith(b"\r") and block.startswith(b"\n"):
-                pending = pending[:-1]
         if skipping:
             end = block.find(b"\n")
             if end < 0:

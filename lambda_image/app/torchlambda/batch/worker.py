@@ -26,9 +26,10 @@ from torchlambda.batch.model import BatchModel, load_batch_model
 from torchlambda.batch.scoring import score_stream
 from torchlambda.batch.sinks import LazySink, S3ObjectSink
 from torchlambda.batch.storage import s3_client
-from torchlambda.function import initialize
+from torchlambda.function import MODEL_REFUSALS
 from torchlambda.observability import create_metrics
 from torchlambda.settings import Settings, required
+from torchlambda.startup import initialize
 
 ERRORS_CONTENT_TYPE = "application/jsonl"
 
@@ -115,8 +116,11 @@ class BatchWorker:
                     f"{item.key} changed after the job listed it (ETag {item.etag}); "
                     "start a new job to score the new version"
                 ) from None
-            if code in ("NoSuchKey", "404"):
-                raise InputChanged(f"{item.key} was deleted after the job listed it") from None
+            # Without s3:ListBucket (the worker has none), S3 answers a missing key with 403.
+            if code in ("NoSuchKey", "404", "AccessDenied", "403"):
+                raise InputChanged(
+                    f"{item.key} was deleted after the job listed it, or cannot be read"
+                ) from None
             raise
         return answer["Body"]
 
@@ -147,4 +151,4 @@ def load_worker(environ: Mapping[str, str]) -> BatchWorker:
             else create_metrics(settings.service, settings.metrics_namespace),
         )
 
-    return initialize(environ, build)
+    return initialize(environ, build, MODEL_REFUSALS)

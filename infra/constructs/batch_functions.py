@@ -1,0 +1,221 @@
+"""The batch job's two functions, both the inference image with another CMD (docs/batch.md).
+
+The worker scores the objects of one Map item batch: its own reservation, no alias and no
+provisioned concurrency (nothing waits on a cold start here, and the online alias's warm capacity
+stays with the API). The job function validates a job (writes its manifest) and summarizes it.
+Each role is written out by hand: the objects each one reads and writes, its own log group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constructs.image import architecture, image_code, model_environment
+from infra.constructs.model_artifacts import artifacts_bucket_name
+from infra.constructs.retention import log_group
+from infra.settings.batch import BatchSettings
+from infra.settings.function import FunctionSettings
+from infra.settings.retention import RetentionSettings
+from torchlambda import contract
+
+# What the functions may touch below the bucket (docs/batch.md): the inputs, and the jobs' own
+# prefix batch/out/<job id>/ (`*` for the job id, which exists only at run time).
+INPUT_OBJECTS = f"{contract.BATCH_INPUT_PREFIX}*"
+JOB_OBJECTS = f"{contract.BATCH_OUTPUT_PREFIX}*"
+SYNCHRONOUS_ONLY = (
+    "Invoked synchronously by the batch state machine only, which retries and records every "
+    "failure (the Map's failed items, the execution's error); there is no asynchronous event to "
+    "park in a queue."
+)
+
+
+def bucket_arn_text(scope: Construct, environment_name: str) -> str:
+    """The artifacts bucket's ARN as cdk-nag writes it in a finding id."""
+    name = artifacts_bucket_name(environment_name, "<AWS::AccountId>", "<AWS::Region>")
+    return f"arn:{Stack.of(scope).partition}:s3:::{name}"
+
+
+class _BatchImageFunction(Construct):
+    """The image with `cmd` as its entry point, its own log group, and a role that may only write
+    to that group (the CDK adds X-Ray's two actions for tracing)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        cmd: str,
+        function: FunctionSettings,
+        base_image_uri: str,
+        memory_mb: int,
+        timeout_seconds: int,
+        reserved_concurrency: int | None,
+        retention: RetentionSettings,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group: logs.LogGroup = log_group(self, "Logs", retention)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of the {description}",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description=description,
+            code=image_code(function, base_image_uri=base_image_uri, cmd=[cmd]),
+            architecture=architecture(function),
+            memory_size=memory_mb,
+            timeout=Duration.seconds(timeout_seconds),
+            reserved_concurrent_executions=reserved_concurrency,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=dict(environment),
+        )
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(id="Serverless-LambdaDLQ", reason=SYNCHRONOUS_ONLY)
+        )
+
+    def acknowledge_findings(self, findings: Mapping[str, str]) -> None:
+        """AwsSolutions-IAM5 findings on the role's policy, each with its reason."""
+        policy = self.role.node.find_child("DefaultPolicy")
+        for finding, reason in {
+            "Resource::*": "Only for xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+            "support no resource-level permissions.",
+            **findings,
+        }.items():
+            Validations.of(policy).acknowledge(
+                Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+            )
+
+
+class BatchWorker(_BatchImageFunction):
+    """Scores the objects of one item batch: reads batch/in/, writes predictions and errors."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_name: str,
+        function: FunctionSettings,
+        batch: BatchSettings,
+        retention: RetentionSettings,
+        base_image_uri: str,
+        bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"batch scoring worker ({environment_name})",
+            cmd=contract.BATCH_WORKER_HANDLER,
+            function=function,
+            base_image_uri=base_image_uri,
+            memory_mb=batch.worker_memory_mb,
+            timeout_seconds=batch.worker_timeout_seconds,
+            reserved_concurrency=batch.worker_reserved_concurrency,
+            retention=retention,
+            environment={
+                **model_environment(function),
+                contract.ENV_SERVICE_NAME: contract.BATCH_SERVICE_NAME,
+                contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
+                contract.ENV_ARTIFACTS_BUCKET: bucket.bucket_name,
+            },
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(INPUT_OBJECTS)]
+            )
+        )
+        # Predictions, rejected rows and reports, streamed (multipart): an upload that fails must
+        # be aborted, so it stops costing storage at once.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[bucket.arn_for_objects(JOB_OBJECTS)],
+            )
+        )
+        arn = bucket_arn_text(self, environment_name)
+        self.acknowledge_findings(
+            {
+                f"Resource::{arn}/{INPUT_OBJECTS}": "Reads the objects to score: any key under "
+                "batch/in/, named by whoever uploads it (the job's manifest lists which).",
+                f"Resource::{arn}/{JOB_OBJECTS}": "Writes each object's predictions, rejected "
+                "rows and report under its job's prefix batch/out/<job id>/; job ids exist only "
+                "at run time.",
+            }
+        )
+
+
+class BatchJobFunction(_BatchImageFunction):
+    """Validates a job (lists its input, writes the manifest) and summarizes it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_name: str,
+        function: FunctionSettings,
+        batch: BatchSettings,
+        retention: RetentionSettings,
+        base_image_uri: str,
+        bucket: s3.IBucket,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"batch job validation and summary ({environment_name})",
+            cmd=contract.BATCH_JOB_HANDLER,
+            function=function,
+            base_image_uri=base_image_uri,
+            memory_mb=batch.job_memory_mb,
+            timeout_seconds=batch.job_timeout_seconds,
+            reserved_concurrency=None,
+            retention=retention,
+            environment={
+                contract.ENV_SERVICE_NAME: contract.BATCH_SERVICE_NAME,
+                contract.ENV_ARTIFACTS_BUCKET: bucket.bucket_name,
+                contract.ENV_TOLERATED_FAILURE_PERCENTAGE: str(batch.tolerated_failure_percentage),
+            },
+        )
+        # Lists a job's input (validate) and its Map results (summarize), nothing else.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [INPUT_OBJECTS, JOB_OBJECTS]}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[bucket.arn_for_objects(JOB_OBJECTS)],
+            )
+        )
+        arn = bucket_arn_text(self, environment_name)
+        self.acknowledge_findings(
+            {
+                f"Resource::{arn}/{JOB_OBJECTS}": "Writes a job's manifest and summary, reads "
+                "its Map results and object reports, all under batch/out/<job id>/; job ids "
+                "exist only at run time.",
+            }
+        )
