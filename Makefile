@@ -154,6 +154,14 @@ invoke-rie: setup ## The image's entry point once under the Lambda RIE (REPORT l
 serve: setup ## Serve the handler on http://127.0.0.1:$(PORT) as API Gateway would (PORT=3000)
 	$(LOCAL_FUNCTION_ENV) POWERTOOLS_METRICS_DISABLED=true $(PY) -u -m lambda_image.local.serve --port $(PORT)
 
+.PHONY: batch-local
+batch-local: setup ## Score local files as a batch job's worker would: make batch-local INPUT=file-or-dir OUTPUT=dir
+	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.batch --input '$(INPUT)' --output '$(OUTPUT)'
+
+.PHONY: bench-batch
+bench-batch: setup ## Batch scoring's rows/s and peak RSS on a 5M-row gzip CSV, beside the online POST (table)
+	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.bench_batch
+
 .PHONY: bench-serve
 bench-serve: setup ## Benchmark the handler against loading the model per request, and its Lambda Duration under the RIE (tables)
 	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.bench
@@ -204,6 +212,10 @@ train-remote: setup ## Train in CodeBuild, follow it, fetch the model: ENV=dev [
 .PHONY: fetch-model
 fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev [BUILD=id]
 	$(OPS) fetch-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)')
+
+.PHONY: batch
+batch: setup ## Score a data set with the batch job, follow it: ENV=dev INPUT=path-or-s3-uri [OUTPUT=dir]
+	$(OPS) batch --env '$(ENV)' --input '$(INPUT)' $(if $(OUTPUT),--output '$(OUTPUT)')
 
 .PHONY: smoke
 smoke: setup ## Check an API against the HTTP contract: ENV=dev or URL=http://127.0.0.1:3000

@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from infra.config import ConfigError, EnvironmentConfig, get_environment
 from ops.cost.units import parse_count
@@ -58,6 +59,15 @@ smoke_deadline = checked(
 )
 
 
+def batch_input(text: str) -> str:
+    if not text.strip():  # `make batch` without INPUT: never the current directory
+        raise argparse.ArgumentTypeError(
+            "INPUT is empty: give a local .csv or .jsonl file (or a directory of them), or an "
+            "s3:// URI below the artifacts bucket's batch/in/"
+        )
+    return text
+
+
 def since(text: str) -> int:
     try:
         return parse_duration(text)
@@ -75,6 +85,18 @@ def build_parser() -> MakeParser:
     train.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     train.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     train.set_defaults(run=run_train_remote)
+
+    batch = commands.add_parser("batch", help="score a data set with the batch job, follow it")
+    batch.add_argument("--env", type=environment, required=True)
+    batch.add_argument(
+        "--input",
+        type=batch_input,
+        required=True,
+        help="a local .csv/.jsonl[.gz] file or directory, or an s3:// URI",
+    )
+    batch.add_argument("--output", type=Path, help="local directory to download the results into")
+    batch.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    batch.set_defaults(run=run_batch)
 
     fetch = commands.add_parser("fetch-model", help="install a published model into the image")
     fetch.add_argument("--env", type=environment, required=True)
@@ -144,6 +166,19 @@ def run_train_remote(args: argparse.Namespace) -> int:
     fetched = train_remote(clients, args.env, watcher, say, data=args.data, model_dir=model_dir)
     report_fetch(fetched, args.env.name, model_dir, say)
     return 0
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from ops.aws import AwsClients
+    from ops.batch.command import run_batch as batch
+    from ops.batch.follow import JobFollower
+    from tooling.status_line import StatusLine
+
+    def follower(sfn: Any, s3: Any, bucket: str) -> JobFollower:
+        return JobFollower(sfn, s3, bucket, StatusLine(), poll_seconds=args.poll_seconds)
+
+    clients = AwsClients(args.env)
+    return batch(clients, args.env, args.input, output=args.output, follower_for=follower, say=say)
 
 
 def run_fetch_model(args: argparse.Namespace) -> int:
