@@ -18,7 +18,6 @@ from torchlambda.batch.streams import MAX_LINE_BYTES
 from torchlambda.errors import ApiError
 from torchlambda.validation import NUMBER_TYPES, in_domain, strict_json
 
-
 # orjson reads an integer beyond 64 bits as a float, its digits lost; the standard parser keeps it.
 LONG_INTEGER = re.compile(rb"[0-9]{19}")
 

@@ -19,6 +19,7 @@ BLOCK_BYTES = 256 << 10  # read from the source at a time
 MAX_INFLATED = 1 << 20  # inflated from one block at a time
 # A row longer than the API's largest body is refused; reading stops buffering it there.
 MAX_LINE_BYTES = MAX_BODY_CHARS
+UTF8_BOM = b"\xef\xbb\xbf"
 GZIP_AUTO_HEADER = 16 + isal_zlib.MAX_WBITS
 # isal's stubs declare its error as an instance of Exception; it is the class.
 INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)
@@ -62,11 +63,14 @@ def inflated(compressed: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def line_chunks(data: Iterable[bytes]) -> Iterator[list[bytes]]:
-    """Complete lines (CRLF or LF, without the ending), a block's worth at a time."""
+    """Complete lines (CRLF or LF, without the ending), a block's worth at a time; a UTF-8 byte
+    order mark (as spreadsheet exports write) is dropped from the start."""
     pending = b""
     skipping = False  # inside a line already cut at MAX_LINE_BYTES
+    first = True
     for received in data:
-        block = received
+        block = received.removeprefix(UTF8_BOM) if first else received
+        first = False
         # A CRLF split across blocks: the CR ends `pending`, the LF starts this block (which may
         # hold no other CR).
         if pending.endswith(b"\r") and block.startswith(b"\n"):
