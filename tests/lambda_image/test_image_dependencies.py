@@ -47,8 +47,18 @@ class OnlyShipped(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, OnlyShipped())
 importlib.import_module(os.environ["HANDLER_MODULE"])
+print(json.dumps(sorted(m for m in ("boto3", "isal", "torch") if m in sys.modules)))
 print(json.dumps(sorted(set(refused))))
 """
+
+
+# What each function's init imports of the heavy packages: the online handler no AWS SDK and no
+# ISA-L, the job function (no model) no torch.
+IMPORTS = {
+    contract.HANDLER: {"torch"},
+    contract.BATCH_WORKER_HANDLER: {"boto3", "isal", "torch"},
+    contract.BATCH_JOB_HANDLER: {"boto3"},
+}
 
 
 def requirement_closure(name: str) -> set[str]:
@@ -105,6 +115,8 @@ def test_init_succeeds_with_only_what_the_image_ships(tmp_path: Path, handler: s
     # What it tried and did without: optional imports only (init succeeded without them): torch's
     # numpy, and certifi, whose CA bundle botocore replaces with its own.
     assert set(json.loads(result.stdout.splitlines()[-1])) <= {"numpy", "certifi"}
+    imported = set(json.loads(result.stdout.splitlines()[-2]))
+    assert imported == IMPORTS[handler]
 
 
 def test_the_image_set_excludes_what_only_the_venv_has() -> None:

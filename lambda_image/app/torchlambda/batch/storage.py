@@ -12,4 +12,6 @@ S3_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_con
 
 
 def s3_client() -> Any:
-    return boto3.client("s3", config=S3_CONFIG)
+    # A session of its own: boto3's module-level default would keep this process's credentials
+    # for every later boto3.client() call, whatever the environment says by then.
+    return boto3.session.Session().client("s3", config=S3_CONFIG)
