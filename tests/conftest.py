@@ -95,3 +95,14 @@ def moto(aws_env: pytest.MonkeyPatch, moto_endpoint: str) -> str:
     urllib.request.urlopen(reset, timeout=10).close()
     aws_env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     return moto_endpoint
+
+
+@pytest.fixture(autouse=True)
+def fresh_default_boto3_session() -> Iterator[None]:
+    """boto3.client() keeps a module-level default session, credentials and all: a test that made
+    one would hand its stand-in credentials to every later test. Each test starts without one."""
+    import boto3  # Local import: the unit tier's pure tests need no boto3 at collection.
+
+    boto3.DEFAULT_SESSION = None
+    yield
+    boto3.DEFAULT_SESSION = None
