@@ -226,5 +226,5 @@ logs: setup ## Follow the inference function's logs until Ctrl-C: ENV=dev [SINCE
 	$(OPS) logs --env '$(ENV)' $(if $(SINCE),--since '$(SINCE)') $(if $(value FILTER),--filter '$(value FILTER)')
 
 .PHONY: cost
-cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20]
-	$(OPS) cost --env '$(ENV)' $(if $(REQUESTS),--requests '$(REQUESTS)') $(if $(DURATION_MS),--duration-ms '$(DURATION_MS)') $(if $(PLOT),--plot '$(PLOT)')
+cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20] [SIZE_MB=2048] [INITS=360]
+	$(OPS) cost --env '$(ENV)' $(if $(REQUESTS),--requests '$(REQUESTS)') $(if $(DURATION_MS),--duration-ms '$(DURATION_MS)') $(if $(SIZE_MB),--size-mb '$(SIZE_MB)') $(if $(INITS),--inits '$(INITS)') $(if $(PLOT),--plot '$(PLOT)')

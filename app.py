@@ -11,9 +11,10 @@ def main() -> None:
     app = cdk.App()
     try:
         # Imported here so that a config fault prints as lines, not as an import traceback.
-        from infra.application import build_app, select_environments
+        from infra.application import build_app, build_override, select_environments
 
-        environments = select_environments(app.node.try_get_context("env"))
+        context = app.node.try_get_context
+        environments = select_environments(context("env"), build_override(context))
     except ValueError as error:
         sys.exit(f"error: {error}")
     build_app(app, environments, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))

@@ -2,20 +2,61 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from infra.config import ENVIRONMENTS, EnvironmentConfig, get_environment
+from infra.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, get_environment
+from infra.settings.model_source import BuildOverride
 from infra.stage import EnvironmentStage
 
+# Context keys naming the published build an S3 or EFS environment serves (`-c key=value`).
+MODEL_BUILD_CONTEXT = "model_build"
+MODEL_SHA256_CONTEXT = "model_sha256"
+MODEL_SIZE_CONTEXT = "model_size_mb"
 
-def select_environments(name: str | None) -> list[EnvironmentConfig]:
-    """All environments, or the one named by `-c env=NAME` (unknown names raise ConfigError)."""
+
+def build_override(context: Callable[[str], object]) -> BuildOverride | None:
+    """The build given as context, if any: build id and sha256 together, the size optional."""
+    build, sha256, size = (
+        context(key) for key in (MODEL_BUILD_CONTEXT, MODEL_SHA256_CONTEXT, MODEL_SIZE_CONTEXT)
+    )
+    if build is None and sha256 is None and size is None:
+        return None
+    if build is None or sha256 is None:
+        raise ConfigError(
+            f"-c {MODEL_BUILD_CONTEXT}=... and -c {MODEL_SHA256_CONTEXT}=... go together: a "
+            "build is served only pinned to its weights' sha256"
+        )
+    try:
+        size_mb = None if size is None else float(str(size))
+    except ValueError:
+        raise ConfigError(f"-c {MODEL_SIZE_CONTEXT}={size!r} is not a number of MB") from None
+    return BuildOverride(build_id=str(build), sha256=str(sha256), size_mb=size_mb)
+
+
+def select_environments(
+    name: str | None, build: BuildOverride | None = None
+) -> list[EnvironmentConfig]:
+    """All environments, or the one named by `-c env=NAME` (unknown names raise ConfigError),
+    serving `build` where given (one environment only: a build belongs to one)."""
     if name is None:
+        if build is not None:
+            raise ConfigError(
+                f"-c {MODEL_BUILD_CONTEXT}=... needs -c env=NAME: a build is published for "
+                "one environment"
+            )
         return list(ENVIRONMENTS.values())
-    return [get_environment(name)]
+    config = get_environment(name)
+    if build is None:
+        return [config]
+    try:
+        source = build.apply(config.model_source)
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}") from None
+    return [dataclasses.replace(config, model_source=source)]
 
 
 def build_app(

@@ -10,6 +10,7 @@ cheaply.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,16 @@ from infra.settings.alerting import AlertingSettings
 from infra.settings.api import ApiSettings, Throttling
 from infra.settings.batch import BatchSettings
 from infra.settings.function import FunctionSettings
+from infra.settings.model_source import (
+    ASSUMED_READ_MB_S,
+    INIT_OVERHEAD_S,
+    ON_DEMAND_INIT_LIMIT_S,
+    RUNTIME_MEMORY_MB,
+    TMP_HEADROOM_MB,
+    ImageSource,
+    ModelSource,
+    S3Source,
+)
 from infra.settings.provisioned import (
     AutoScaledProvisionedConcurrency,
     FixedProvisionedConcurrency,
@@ -71,6 +82,7 @@ class EnvironmentConfig:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
     batch: BatchSettings = field(default_factory=BatchSettings)
+    model_source: ModelSource = field(default_factory=ImageSource)
     today: dt.date = field(default_factory=dt.date.today, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +117,8 @@ class EnvironmentConfig:
         yield from self.training.faults(self.today)
         yield from self.batch.faults()
         yield from self._reservation_faults()
+        yield from self.model_source.faults()
+        yield from self._model_size_faults()
 
     def _placement_faults(self) -> Iterator[str]:
         if self.name not in ENVIRONMENT_NAMES:
@@ -135,6 +149,40 @@ class EnvironmentConfig:
                 f"{UNRESERVED_MINIMUM} of the account's default {ACCOUNT_CONCURRENCY} concurrent "
                 "executions unreserved, which Lambda refuses: lower either reservation (or "
                 f"raise the account's quota and ACCOUNT_CONCURRENCY with it)"
+            )
+
+    def _model_size_faults(self) -> Iterator[str]:
+        """A published build must fit /tmp (s3), memory, and the init it is loaded in."""
+        source = self.model_source
+        if isinstance(source, ImageSource):
+            return  # its size is whatever the image holds: nothing to size at synth
+        size = source.size_mb
+        if isinstance(source, S3Source):
+            needed = math.ceil(size + TMP_HEADROOM_MB)
+            if self.function.ephemeral_storage_mb < needed:
+                yield (
+                    f"ephemeral_storage_mb={self.function.ephemeral_storage_mb} cannot hold the "
+                    f"{size:,.0f} MB model plus {TMP_HEADROOM_MB} MB of headroom in /tmp: set "
+                    f"function ephemeral_storage_mb >= {needed}"
+                )
+        needed = math.ceil(size + RUNTIME_MEMORY_MB)
+        for setting, memory in (
+            ("function memory_mb", self.function.memory_mb),
+            ("batch worker_memory_mb", self.batch.worker_memory_mb),
+        ):
+            if memory < needed:
+                yield (
+                    f"{setting}={memory} cannot hold the {size:,.0f} MB model and the "
+                    f"{RUNTIME_MEMORY_MB} MB runtime: set it >= {needed}"
+                )
+        rate = ASSUMED_READ_MB_S[source.kind]
+        seconds = INIT_OVERHEAD_S + size / rate
+        if self.provisioned.floor == 0 and seconds > ON_DEMAND_INIT_LIMIT_S:
+            yield (
+                f"the {size:,.0f} MB model takes about {seconds:.0f} s to load from "
+                f"{source.kind} (assumed {rate:.0f} MB/s plus {INIT_OVERHEAD_S:.0f} s of init), "
+                f"past on-demand init's {ON_DEMAND_INIT_LIMIT_S:.0f} s: turn provisioned "
+                "concurrency on, or serve a smaller model"
             )
 
 

@@ -1,7 +1,8 @@
 """The version of the model the image holds, read at synth without torch (or aws_cdk).
 
 The card's ``model_id`` (its first ``MODEL_VERSION_LENGTH`` hex digits are the version every
-response carries); with no card, ``weights-`` and the first 12 hex digits of the weights' sha256.
+response carries); with no card, or for a build loaded from S3 or EFS, ``weights-`` and the first
+12 hex digits of the weights' sha256.
 The Batch stack publishes it, and a batch job's id includes it: a new model scores anew.
 """
 
@@ -12,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from infra.settings.model_source import ImageSource, ModelSource
 from torchlambda import contract
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "lambda_image" / "model"
@@ -48,4 +50,12 @@ def model_version(model_dir: Path = MODEL_DIR) -> str:
     with weights.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
-    return WEIGHTS_PREFIX + digest.hexdigest()[:12]
+    return WEIGHTS_PREFIX + digest.hexdigest()[: contract.MODEL_VERSION_LENGTH]
+
+
+def source_model_version(source: ModelSource, model_dir: Path = MODEL_DIR) -> str:
+    """The image's model's version, or for a published build the weights' pinned sha256 (its
+    card is in S3, which synthesis does not read)."""
+    if isinstance(source, ImageSource):
+        return model_version(model_dir)
+    return WEIGHTS_PREFIX + source.sha256[: contract.MODEL_VERSION_LENGTH]

@@ -17,6 +17,7 @@ class Component(StrEnum):
     TRAINING = "Training"
     SERVING = "Serving"
     BATCH = "Batch"
+    MODEL_STORE = "ModelStore"  # only where the model source is EFS
 
 
 class ArtifactsOutput(StrEnum):
@@ -42,9 +43,17 @@ class BatchOutput(StrEnum):
     DASHBOARD_URL = "BatchDashboardUrl"
 
 
+class ModelStoreOutput(StrEnum):
+    FILE_SYSTEM_ID = "ModelFileSystemId"
+    COPY_FUNCTION_NAME = "ModelCopyFunctionName"
+
+
 STACK_OUTPUTS: dict[str, tuple[str, ...]] = {
     Component.ARTIFACTS: tuple(ArtifactsOutput),
     Component.TRAINING: tuple(TrainingOutput),
     Component.SERVING: tuple(ServingOutput),
     Component.BATCH: tuple(BatchOutput),
+    Component.MODEL_STORE: tuple(ModelStoreOutput),
 }
+# Stacks an environment has only when its settings call for them.
+OPTIONAL_COMPONENTS = frozenset({Component.MODEL_STORE})

@@ -15,10 +15,14 @@ from constructs import Construct
 
 from infra.config import APP_NAME, EnvironmentConfig
 from infra.outputs import Component
+from infra.settings.model_source import EfsSource, ImageSource
 from infra.stacks.artifacts_stack import ArtifactsStack
 from infra.stacks.batch_stack import BatchStack
+from infra.stacks.model_store_stack import ModelStoreStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.training_stack import TrainingStack
+
+EnvironmentStack = ArtifactsStack | TrainingStack | ServingStack | BatchStack | ModelStoreStack
 
 
 class EnvironmentStage(cdk.Stage):
@@ -49,15 +53,29 @@ class EnvironmentStage(cdk.Stage):
             Component.TRAINING,
             **stack_props(Component.TRAINING, "Model training on CodeBuild in a PyTorch DLC"),
         )
+        source = config.model_source
+        self.model_store = (
+            ModelStoreStack(
+                self,
+                Component.MODEL_STORE,
+                source=source,
+                **stack_props(Component.MODEL_STORE, "EFS model store and its copy function"),
+            )
+            if isinstance(source, EfsSource)
+            else None
+        )
+        model_mount = self.model_store.store.mount if self.model_store else None
         self.serving = ServingStack(
             self,
             Component.SERVING,
+            model_mount=model_mount,
             **stack_props(Component.SERVING, "Model inference: Lambda alias behind an HTTP API"),
         )
         self.batch = BatchStack(
             self,
             Component.BATCH,
             alarm_topic=self.serving.monitoring.topic,
+            model_mount=model_mount,
             **stack_props(
                 Component.BATCH, "Batch scoring: Step Functions Distributed Map over Lambda workers"
             ),
@@ -69,19 +87,28 @@ class EnvironmentStage(cdk.Stage):
             self.artifacts, "scores from and writes to the artifacts bucket's batch/ prefixes"
         )
         self.batch.add_stack_dependency(self.serving, "alarms publish to the serving alarm topic")
+        if not isinstance(source, ImageSource):
+            self.serving.add_stack_dependency(
+                self.artifacts, "the function reads its model from the artifacts bucket"
+            )
+        if self.model_store is not None:
+            self.model_store.add_stack_dependency(
+                self.artifacts, "the copy function reads builds from the artifacts bucket"
+            )
         cdk.Tags.of(self).add("project", APP_NAME)
         cdk.Tags.of(self).add("environment", config.name)
 
     @property
-    def stacks(
-        self,
-    ) -> dict[Component, ArtifactsStack | TrainingStack | ServingStack | BatchStack]:
-        return {
+    def stacks(self) -> dict[Component, EnvironmentStack]:
+        stacks: dict[Component, EnvironmentStack] = {
             Component.ARTIFACTS: self.artifacts,
             Component.TRAINING: self.training,
             Component.SERVING: self.serving,
             Component.BATCH: self.batch,
         }
+        if self.model_store is not None:
+            stacks[Component.MODEL_STORE] = self.model_store
+        return stacks
 
     @property
     def outputs(self) -> dict[str, cdk.CfnOutput]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import ConfigError, EnvironmentConfig, get_environment
+from ops.cost.model_source import LARGEST_MODEL_MB
 from ops.cost.units import parse_count
 from ops.errors import OpsError, explain_aws_error
 from ops.logs.duration import parse_duration
@@ -52,6 +53,16 @@ duration_ms = checked(
     float,
     lambda ms: 0 < ms <= MAX_DURATION_MS,
     f"DURATION_MS to be a number of milliseconds in (0, {MAX_DURATION_MS}]",
+)
+# The cost command's model-source arguments (ops.cost.model_source loads nothing heavy).
+model_size_mb = checked(
+    float,
+    lambda mb: 0 < mb <= LARGEST_MODEL_MB,
+    f"SIZE_MB to be the model's size in MB in (0, {LARGEST_MODEL_MB:,}] (Lambda's memory must "
+    "hold it beside the runtime)",
+)
+init_count = checked(
+    parse_count, lambda n: n >= 0, "INITS to be model loads a month, e.g. 360, 2.5k or 0"
 )
 smoke_requests = checked(int, lambda n: n >= 1, "SMOKE_REQUESTS to be a whole number >= 1")
 smoke_deadline = checked(
@@ -133,6 +144,14 @@ def build_parser() -> MakeParser:
     cost.add_argument("--env", type=environment, required=True)
     cost.add_argument("--requests", type=request_count, default=10e6)
     cost.add_argument("--duration-ms", type=duration_ms, default=DEFAULT_DURATION_MS)
+    cost.add_argument(
+        "--size-mb",
+        type=model_size_mb,
+        help="model size to compare the sources at (default: the configured model's)",
+    )
+    cost.add_argument(
+        "--inits", type=init_count, help="model loads a month (default: estimated from traffic)"
+    )
     cost.add_argument("--plot", type=Path, help="PNG to write (default docs/cost-<env>.png)")
     cost.set_defaults(run=run_cost)
 
@@ -152,9 +171,10 @@ def say(text: str) -> None:
 
 
 def run_train_remote(args: argparse.Namespace) -> int:
+    from infra.model_version import MODEL_DIR
     from ops.aws import AwsClients
     from ops.model.build_watch import BuildWatcher
-    from ops.model.fetch import MODEL_DIR, report_fetch
+    from ops.model.fetch import report_fetch
     from ops.model.remote_training import train_remote
     from tooling.status_line import StatusLine
 
@@ -182,8 +202,9 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def run_fetch_model(args: argparse.Namespace) -> int:
+    from infra.model_version import MODEL_DIR
     from ops.aws import AwsClients
-    from ops.model.fetch import MODEL_DIR, fetch_model, report_fetch
+    from ops.model.fetch import fetch_model, report_fetch
     from ops.stack_outputs import stack_output
 
     clients = AwsClients(args.env)
@@ -211,13 +232,21 @@ def run_logs(args: argparse.Namespace) -> int:
 
 def run_cost(args: argparse.Namespace) -> int:
     from ops.cost.model import Workload, compare, setup_from_config
+    from ops.cost.model_source import compare_sources, configured_size_mb, source_workload
     from ops.cost.plot import plot_costs
-    from ops.cost.report import cost_lines, describe_provisioned
+    from ops.cost.report import cost_lines, describe_provisioned, model_source_lines
 
     config: EnvironmentConfig = args.env
     setup = setup_from_config(config)
     comparison = compare(setup, Workload(args.requests, args.duration_ms))
-    for line in cost_lines(config, comparison):
+    size_mb = configured_size_mb(config)
+    sources = compare_sources(
+        config,
+        source_workload(comparison.configured, args.requests, args.inits),
+        model_size_mb=size_mb,
+        comparison_size_mb=args.size_mb or size_mb,
+    )
+    for line in [*cost_lines(config, comparison), "", *model_source_lines(config, sources)]:
         say(line)
     plot = args.plot or Path("docs") / f"cost-{config.name}.png"
     title = (

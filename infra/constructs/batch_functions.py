@@ -17,8 +17,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.image import architecture, image_code, model_environment
+from infra.constructs.image import architecture, image_code
 from infra.constructs.model_artifacts import artifacts_bucket_name
+from infra.constructs.model_binding import ModelBinding
 from infra.constructs.retention import log_group
 from infra.settings.batch import BatchSettings
 from infra.settings.function import FunctionSettings
@@ -60,6 +61,7 @@ class _BatchImageFunction(Construct):
         reserved_concurrency: int | None,
         retention: RetentionSettings,
         environment: Mapping[str, str],
+        model: ModelBinding | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group: logs.LogGroup = log_group(self, "Logs", retention)
@@ -89,7 +91,10 @@ class _BatchImageFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,
             environment=dict(environment),
+            **(model.function_props(self.role) if model else {}),
         )
+        if model is not None:
+            model.grant_read(self.role)
         Validations.of(self.function).acknowledge(
             Acknowledgment(id="Serverless-LambdaDLQ", reason=SYNCHRONOUS_ONLY)
         )
@@ -121,6 +126,7 @@ class BatchWorker(_BatchImageFunction):
         retention: RetentionSettings,
         base_image_uri: str,
         bucket: s3.IBucket,
+        model: ModelBinding,
     ) -> None:
         super().__init__(
             scope,
@@ -134,11 +140,12 @@ class BatchWorker(_BatchImageFunction):
             reserved_concurrency=batch.worker_reserved_concurrency,
             retention=retention,
             environment={
-                **model_environment(function),
+                **model.environment(),
                 contract.ENV_SERVICE_NAME: contract.BATCH_SERVICE_NAME,
                 contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
                 contract.ENV_ARTIFACTS_BUCKET: bucket.bucket_name,
             },
+            model=model,
         )
         self.role.add_to_policy(
             iam.PolicyStatement(

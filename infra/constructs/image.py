@@ -15,7 +15,6 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_lambda as lambda_
 
 from infra.settings.function import FunctionSettings
-from torchlambda import contract
 
 IMAGE_CONTEXT = Path(__file__).resolve().parents[2] / "lambda_image"
 
@@ -41,13 +40,3 @@ def image_code(
         else ecr_assets.Platform.LINUX_AMD64,
         cmd=list(cmd) if cmd is not None else None,
     )
-
-
-def model_environment(function: FunctionSettings) -> dict[str, str]:
-    """What every function that loads the model reads: where it is, and torch's thread count."""
-    threads = str(function.torch_threads)
-    return {
-        contract.ENV_MODEL_DIR: str(contract.MODEL_DIR_IN_IMAGE),
-        contract.ENV_TORCH_THREADS: threads,
-        **dict.fromkeys(contract.LIBRARY_THREAD_VARIABLES, threads),
-    }

@@ -12,7 +12,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.constructs.image import architecture, image_code, model_environment
+from infra.constructs.image import architecture, image_code
+from infra.constructs.model_binding import ModelBinding
 from infra.constructs.names import name_before_stages
 from infra.constructs.retention import log_group
 from infra.settings.function import FunctionSettings
@@ -32,6 +33,7 @@ class InferenceFunction(Construct):
         provisioned: ProvisionedConcurrency,
         retention: RetentionSettings,
         base_image_uri: str,
+        model: ModelBinding,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "Logs", retention)
@@ -53,11 +55,13 @@ class InferenceFunction(Construct):
             # Lambda records each invocation's trace itself: the image has no X-Ray SDK.
             tracing=lambda_.Tracing.ACTIVE,
             environment={
-                **model_environment(function),
+                **model.environment(),
                 contract.ENV_SERVICE_NAME: contract.SERVICE_NAME,
                 contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
             },
+            **model.function_props(self.role),
         )
+        model.grant_read(self.role)
         self.alias = lambda_.Alias(
             self,
             "Live",
@@ -69,7 +73,8 @@ class InferenceFunction(Construct):
         self._acknowledge_findings()
 
     def _execution_role(self) -> iam.Role:
-        """Only what the function does: write its own logs (the CDK adds X-Ray for tracing)."""
+        """Its own logs (the CDK adds X-Ray for tracing); the model binding adds what reading the
+        model takes."""
         role = iam.Role(
             self,
             "Role",

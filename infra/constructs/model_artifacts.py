@@ -9,7 +9,11 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import APP_NAME
-from infra.constructs.retention import removal_policy, retain_auto_delete_logs
+from infra.constructs.retention import (
+    AUTO_DELETE_PROVIDER_ID,
+    removal_policy,
+    retain_provider_logs,
+)
 from infra.settings.retention import RetentionSettings
 
 # Old model versions stay recoverable for a while after being overwritten or deleted.
@@ -86,4 +90,4 @@ class ModelArtifacts(Construct):
                 )
             ],
         )
-        retain_auto_delete_logs(self, retention)
+        retain_provider_logs(self, retention, AUTO_DELETE_PROVIDER_ID, "AutoDeleteObjectsLogs")

@@ -8,8 +8,10 @@ from constructs import Construct
 
 from infra.settings.retention import RetentionSettings
 
-# The stack-wide singleton behind `auto_delete_objects=True` (aws-cdk-lib's S3 bucket module).
+# Stack-wide singletons of aws-cdk-lib's own custom resources: behind a bucket's
+# `auto_delete_objects=True`, and behind a VPC's restricted default security group.
 AUTO_DELETE_PROVIDER_ID = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+RESTRICT_DEFAULT_SG_PROVIDER_ID = "Custom::VpcRestrictDefaultSGCustomResourceProvider"
 
 _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
     1: logs.RetentionDays.ONE_DAY,
@@ -55,17 +57,19 @@ def log_group(scope: Construct, construct_id: str, retention: RetentionSettings)
     )
 
 
-def retain_auto_delete_logs(scope: Construct, retention: RetentionSettings) -> None:
-    """Send the CDK's bucket-emptying function to a log group with retention.
+def retain_provider_logs(
+    scope: Construct, retention: RetentionSettings, provider_id: str, construct_id: str
+) -> None:
+    """Send one of the CDK's own custom resource functions to a log group with retention.
 
-    The provider offers no logging option, and without one Lambda creates
+    Its provider offers no logging option, and without one Lambda creates
     /aws/lambda/<function> on first run, kept forever. LoggingConfig on its function (the same
     property `lambda.Function(log_group=...)` sets) points it at a group this stack owns.
     """
-    provider = Stack.of(scope).node.try_find_child(AUTO_DELETE_PROVIDER_ID)
+    provider = Stack.of(scope).node.try_find_child(provider_id)
     if provider is None:
         return
     handler = provider.node.find_child("Handler")
     assert isinstance(handler, CfnResource)
-    group = log_group(scope, "AutoDeleteObjectsLogs", retention)
+    group = log_group(scope, construct_id, retention)
     handler.add_property_override("LoggingConfig", {"LogGroup": group.log_group_name})

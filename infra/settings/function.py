@@ -14,6 +14,7 @@ from torchlambda import contract
 MAX_FUNCTION_TIMEOUT_S = 28  # HTTP API integration timeout is at most 29 s and must exceed it.
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10_240
 MAX_VCPUS = 6
+MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10_240  # /tmp
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class FunctionSettings:
     architecture: dlc.Architecture = "x86_64"
     reserved_concurrency: int | None = None
     torch_threads: int = contract.TORCH_THREADS
+    # /tmp of every function that loads the model; a model downloaded at init lands there.
+    ephemeral_storage_mb: int = MIN_EPHEMERAL_MB
     image: ImageChoice = field(default_factory=ImageChoice)
 
     def faults(self, today: dt.date) -> Iterator[str]:
@@ -39,6 +42,11 @@ class FunctionSettings:
             yield (
                 f"reserved_concurrency={self.reserved_concurrency} must be >= 1 "
                 "(or None for unreserved)"
+            )
+        if not MIN_EPHEMERAL_MB <= self.ephemeral_storage_mb <= MAX_EPHEMERAL_MB:
+            yield (
+                f"ephemeral_storage_mb={self.ephemeral_storage_mb} is outside Lambda's "
+                f"{MIN_EPHEMERAL_MB}..{MAX_EPHEMERAL_MB}"
             )
         if not 1 <= self.torch_threads <= MAX_VCPUS:
             yield (

@@ -18,7 +18,8 @@ from infra.constructs.batch_functions import BatchJobFunction, BatchWorker
 from infra.constructs.batch_job import BatchJob
 from infra.constructs.batch_monitoring import BatchMonitoring, BatchResources
 from infra.constructs.model_artifacts import artifacts_bucket_name
-from infra.model_version import model_version
+from infra.constructs.model_binding import ModelBinding, ModelMount
+from infra.model_version import source_model_version
 from infra.outputs import BatchOutput
 from infra.stacks.publishing import publish_outputs
 
@@ -31,6 +32,7 @@ class BatchStack(Stack):
         *,
         config: EnvironmentConfig,
         alarm_topic: sns.ITopic,
+        model_mount: ModelMount | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -45,6 +47,13 @@ class BatchStack(Stack):
             retention=config.retention,
             base_image_uri=base_image_uri,
             bucket=bucket,
+            model=ModelBinding(
+                environment_name=config.name,
+                function=config.function,
+                source=config.model_source,
+                bucket=bucket,
+                mount=model_mount,
+            ),
         )
         self.job_function = BatchJobFunction(
             self,
@@ -82,8 +91,8 @@ class BatchStack(Stack):
                     "Batch scoring state machine: start one execution per job",
                 ),
                 BatchOutput.MODEL_VERSION: (
-                    model_version(),
-                    "Version of the model the batch workers' image holds",
+                    source_model_version(config.model_source),
+                    "Version of the model the batch workers load",
                 ),
                 BatchOutput.WORKER_FUNCTION_NAME: (
                     self.worker.function.function_name,

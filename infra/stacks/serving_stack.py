@@ -5,22 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.constructs.http_api import HttpApi
 from infra.constructs.inference_function import InferenceFunction
+from infra.constructs.model_artifacts import artifacts_bucket_name
+from infra.constructs.model_binding import ModelBinding, ModelMount
 from infra.constructs.monitoring import MonitoredResources, Monitoring
 from infra.constructs.rollout import Rollout
 from infra.outputs import ServingOutput
+from infra.settings.model_source import S3Source
 from infra.stacks.publishing import publish_outputs
 
 
 class ServingStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        model_mount: ModelMount | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # The bucket only where the model is downloaded from it at init.
+        bucket = (
+            s3.Bucket.from_bucket_name(self, "Artifacts", artifacts_bucket_name(config.name))
+            if isinstance(config.model_source, S3Source)
+            else None
+        )
         self.inference = InferenceFunction(
             self,
             "Inference",
@@ -29,6 +45,13 @@ class ServingStack(Stack):
             provisioned=config.provisioned,
             retention=config.retention,
             base_image_uri=config.function.image.uri(config.region),
+            model=ModelBinding(
+                environment_name=config.name,
+                function=config.function,
+                source=config.model_source,
+                bucket=bucket,
+                mount=model_mount,
+            ),
         )
         self.http_api = HttpApi(
             self,

@@ -1,8 +1,8 @@
 """List prices the cost model uses: the one place to update when AWS changes them.
 
 us-east-1 on-demand list prices (us-west-2, the default region, lists the same figures), from
-AWS's Lambda, API Gateway, EC2, Step Functions and S3 pricing pages, free tiers left out. Change
-the figures and ``AS_OF`` together.
+AWS's Lambda, API Gateway, EC2, Step Functions, S3, EFS, ECR and VPC pricing pages, free tiers
+left out. Change the figures and ``AS_OF`` together.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ class ArchitecturePrices:
 
 
 @dataclass(frozen=True)
+class EfsThroughputPrices:
+    """EFS data access by throughput mode, in dollars per GB read or written."""
+
+    read_per_gb: float
+    write_per_gb: float
+
+
+@dataclass(frozen=True)
 class Prices:
     as_of: str
     region: str
@@ -44,6 +52,17 @@ class Prices:
     # are POSTs and PUTs), and GET (with SELECT and every other request).
     s3_per_thousand_put_requests: float
     s3_per_thousand_get_requests: float
+    # Where the model comes from (docs/cost.md): list prices as of `as_of`, like the rest.
+    # /tmp beyond the free allowance, one price for x86_64 and arm64 alike (no per-architecture
+    # entry, unlike duration).
+    lambda_ephemeral_storage_gb_s: float
+    lambda_free_ephemeral_storage_mb: int
+    s3_storage_gb_month: float  # S3 Standard
+    efs_storage_gb_month: float  # EFS Standard
+    efs_throughput: Mapping[str, EfsThroughputPrices]
+    ecr_storage_gb_month: float
+    # A gateway endpoint has no hourly or per-GB charge (unlike NAT and interface endpoints).
+    vpc_s3_gateway_endpoint_per_hour: float
 
     @property
     def seconds_per_month(self) -> int:
@@ -77,4 +96,17 @@ PRICES = Prices(
     step_functions_per_thousand_transitions=0.025,
     s3_per_thousand_put_requests=0.005,
     s3_per_thousand_get_requests=0.0004,
+    lambda_ephemeral_storage_gb_s=0.0000000309,
+    lambda_free_ephemeral_storage_mb=512,
+    s3_storage_gb_month=0.023,
+    efs_storage_gb_month=0.30,
+    efs_throughput=MappingProxyType(
+        {
+            "elastic": EfsThroughputPrices(read_per_gb=0.03, write_per_gb=0.06),
+            # Bursting bills no data access: its throughput comes with the storage.
+            "bursting": EfsThroughputPrices(read_per_gb=0.0, write_per_gb=0.0),
+        }
+    ),
+    ecr_storage_gb_month=0.10,
+    vpc_s3_gateway_endpoint_per_hour=0.0,
 )

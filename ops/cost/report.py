@@ -1,11 +1,20 @@
-"""The text `make cost` prints: a line-item table per option, the volumes where they cross, and
-a batch job's cost per million rows beside the online API's for the same predictions."""
+"""The text `make cost` prints: a line-item table per option, the volumes where they cross, a
+batch job's cost per million rows beside the online API's for the same predictions, and what the
+model's source adds beside what the other sources would."""
 
 from __future__ import annotations
 
 from infra.config import EnvironmentConfig
+from infra.settings.model_source import INIT_OVERHEAD_S, ON_DEMAND_INIT_LIMIT_S
 from ops.cost.batch import BatchComparison, compare_batch
 from ops.cost.model import Comparison, MonthlyCost
+from ops.cost.model_source import (
+    REINIT_HOURS,
+    SourceComparison,
+    SourceCost,
+    SourceOption,
+    SourceWorkload,
+)
 from ops.cost.prices import PRICES, Prices
 from ops.cost.units import format_count, format_dollars
 from torchlambda.contract import MAX_BATCH
@@ -17,6 +26,15 @@ LINE_ITEMS = (
     ("PC duration", "provisioned_duration"),
     ("HTTP API requests", "api_requests"),
     ("instance", "instance"),
+)
+SOURCE_LINE_ITEMS = (
+    ("Lambda /tmp storage", "ephemeral_storage"),
+    ("ECR image storage", "image_storage"),
+    ("S3 storage", "s3_storage"),
+    ("S3 GET requests", "s3_requests"),
+    ("EFS storage", "efs_storage"),
+    ("EFS reads", "efs_reads"),
+    ("VPC S3 gateway endpoint", "s3_gateway_endpoint"),
 )
 
 
@@ -95,6 +113,84 @@ def batch_lines(batch: BatchComparison) -> list[str]:
         f"Lambda {format_dollars(online.lambda_requests + online.lambda_duration)})",
         f"  {batch.online_posts:,} POSTs of {batch.online_post_duration_ms:g} ms, on demand",
     ]
+
+
+def model_source_lines(config: EnvironmentConfig, sources: SourceComparison) -> list[str]:
+    """The configured source's monthly items, then every source for the comparison's size."""
+    configured = sources.configured
+    option = configured.option
+    lines = [
+        f"Model source of {config.name}: {option.label}, a {_megabytes(option.size_mb)} model, "
+        f"/tmp {option.ephemeral_storage_mb:,} MB (ops/cost/model_source.py)",
+        f"Inits: {describe_inits(sources.workload)}",
+    ]
+    for label, attribute in SOURCE_LINE_ITEMS:
+        amount = getattr(configured, attribute)
+        if amount:
+            lines.append(f"  {label:<26}{format_dollars(amount):>14}")
+    lines.append(f"  {'total per month':<26}{format_dollars(configured.total):>14}")
+    if configured.copy_write:
+        lines.append(
+            f"  and {format_dollars(configured.copy_write)} of EFS writes each time a build is "
+            "copied onto the file system"
+        )
+    lines.append("")
+    lines.extend(source_comparison_lines(config, sources))
+    return lines
+
+
+def describe_inits(workload: SourceWorkload) -> str:
+    inits = workload.inits
+    if inits.given is not None:
+        return f"{format_count(inits.given)}/month (INITS)"
+    return (
+        f"{format_count(inits.per_month)}/month, assumed (INITS= overrides): "
+        f"{workload.provisioned_environments:.3g} provisioned environment(s) re-initialized every "
+        f"{REINIT_HOURS:g} h + {format_count(inits.on_demand_cold_starts)} on-demand cold starts"
+    )
+
+
+def source_comparison_lines(config: EnvironmentConfig, sources: SourceComparison) -> list[str]:
+    """A row per source: its monthly cost, its one-off copy, and how long init reads the model."""
+    size = sources.alternatives[0].option.size_mb
+    lines = [
+        f"Every source for a {_megabytes(size)} model (SIZE_MB= prices another size), "
+        f"{format_count(sources.workload.inits.per_month)} inits/month, each with the least /tmp "
+        "it needs:",
+        f"{'source':<16}{'/tmp MB':>9}{'USD per month':>16}{'one-off copy':>15}   init read",
+    ]
+    for cost in sources.alternatives:
+        option = cost.option
+        mark = "  <- configured" if option.kind == config.model_source.kind else ""
+        lines.append(
+            f"{option.label:<16}{option.ephemeral_storage_mb:>9,}"
+            f"{format_dollars(cost.total):>16}{_one_off(cost):>15}   {_init_read(option)}{mark}"
+        )
+    slow = [
+        cost.option.label for cost in sources.alternatives if cost.option.too_slow_for_on_demand
+    ]
+    if slow and not config.provisioned.floor:
+        lines.append(
+            f"{', '.join(slow)}: init would pass on-demand's {ON_DEMAND_INIT_LIMIT_S:g} s "
+            f"({INIT_OVERHEAD_S:g} s of init besides the read): turn provisioned concurrency on "
+            "to serve this size from there"
+        )
+    return lines
+
+
+def _one_off(cost: SourceCost) -> str:
+    return format_dollars(cost.copy_write) if cost.option.kind == "efs" else "-"
+
+
+def _init_read(option: SourceOption) -> str:
+    seconds, rate = option.init_read_seconds, option.read_mb_s
+    if seconds is None or rate is None:
+        return "with the image"
+    return f"{seconds:.3g} s at {rate:g} MB/s"
+
+
+def _megabytes(size_mb: float) -> str:
+    return f"{size_mb:,.0f} MB" if size_mb >= 10 else f"{size_mb:.3g} MB"
 
 
 def _money(amount: float) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.model_version import MODEL_DIR
 from ops.errors import OpsError
 from ops.model.store import ModelPointer, is_missing_key, published_build_id, read_pointer
 from tooling.atomic import OutputError, write_directory_atomically
@@ -21,8 +22,6 @@ from torchlambda.predictor.artifact import (
     sha256_file,
 )
 
-# The model the image bakes in (the Dockerfile copies lambda_image/model to MODEL_DIR_IN_IMAGE).
-MODEL_DIR = Path(__file__).resolve().parents[2] / "lambda_image" / "model"
 CHUNK_BYTES = 1 << 20
 
 

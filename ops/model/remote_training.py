@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from infra.config import EnvironmentConfig
+from infra.model_version import MODEL_DIR
 from ops.aws import AwsClients
 from ops.errors import Interrupted, OpsError
 from ops.model.build_watch import BuildWatcher
-from ops.model.fetch import MODEL_DIR, FetchedModel, fetch_model
+from ops.model.fetch import FetchedModel, fetch_model
 from ops.model.store import published_build_id, read_pointer
 from ops.stack_outputs import stack_output
 

@@ -9,6 +9,7 @@ differ from what gets deployed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from aws_cdk.assertions import Template
 from infra.application import build_app
 from infra.config import ENVIRONMENTS, EnvironmentConfig
 from infra.stage import EnvironmentStage
+from tests.infra.model_source_examples import MODEL_SOURCE_EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_ACCOUNT = "123456789012"
@@ -61,26 +63,46 @@ class SynthesizedApp:
     nag_failure: str | None  # what synthesis raised when cdk-nag refused it; None when it passed
 
 
-@pytest.fixture(scope="session")
-def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    """All environments in one App with a fixed account, behind cdk-nag as in app.py."""
-    outdir = tmp_path_factory.mktemp("cdk.out")
+def synthesize(environments: Iterable[EnvironmentConfig], outdir: Path) -> SynthesizedApp:
+    """`environments` in one App with a fixed account, behind cdk-nag as in app.py."""
     app = new_app(outdir)
-    stages = build_app(app, ENVIRONMENTS.values(), default_account=TEST_ACCOUNT)
+    stages = build_app(app, environments, default_account=TEST_ACCOUNT)
     nag_failure = None
     try:
         app.synth()
     except RuntimeError as error:  # jsii surfaces ValidationFailed as RuntimeError
         # Validation runs last: every stage's assembly is complete, only the verdict failed.
         nag_failure = str(error)
-    environments = {}
+    synthesized = {}
     for stage in stages:
         env = SynthesizedEnvironment(stage.config, stage, {}, {})
         for component, stack in stage.stacks.items():
             env.templates[component] = Template.from_stack(stack)
             env.template_files[component] = Path(stage.outdir) / stack.template_file
-        environments[stage.config.name] = env
-    return SynthesizedApp(outdir, environments, nag_failure)
+        synthesized[stage.config.name] = env
+    return SynthesizedApp(outdir, synthesized, nag_failure)
+
+
+@pytest.fixture(scope="session")
+def synthesized_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The shipped environments, as `cdk synth` builds them."""
+    return synthesize(ENVIRONMENTS.values(), tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def model_source_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The example environments that load their model from S3 or EFS."""
+    return synthesize(MODEL_SOURCE_EXAMPLES, tmp_path_factory.mktemp("cdk.out-sources"))
+
+
+@pytest.fixture(params=["shipped", "model sources"])
+def any_app(
+    request: pytest.FixtureRequest,
+    synthesized_app: SynthesizedApp,
+    model_source_app: SynthesizedApp,
+) -> SynthesizedApp:
+    """Each synthesis in turn, for the gates every template must pass."""
+    return synthesized_app if request.param == "shipped" else model_source_app
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +116,16 @@ def environment(
 ) -> SynthesizedEnvironment:
     """Each environment in turn."""
     return synthesized[request.param]
+
+
+@pytest.fixture(
+    params=[(app, name) for app in ("shipped", "model sources") for name in ENVIRONMENTS]
+)
+def any_environment(
+    request: pytest.FixtureRequest,
+    synthesized_app: SynthesizedApp,
+    model_source_app: SynthesizedApp,
+) -> SynthesizedEnvironment:
+    """Each environment of both syntheses in turn: the shipped ones and the model sources'."""
+    app, name = request.param
+    return (synthesized_app if app == "shipped" else model_source_app).environments[name]

@@ -318,6 +318,7 @@ def test_the_worker_runs_the_worker_handler_and_the_job_its_own(
     variables = props["Environment"]["Variables"]
     threads = str(config.function.torch_threads)
     assert {name: variables[name] for name in variables if name != "ARTIFACTS_BUCKET"} == {
+        contract.ENV_MODEL_SOURCE: "image",
         contract.ENV_MODEL_DIR: str(contract.MODEL_DIR_IN_IMAGE),
         contract.ENV_TORCH_THREADS: threads,
         **dict.fromkeys(contract.LIBRARY_THREAD_VARIABLES, threads),

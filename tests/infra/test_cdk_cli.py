@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.config import DEV, ENVIRONMENTS, STAGING
-from infra.outputs import Component
+from infra.outputs import OPTIONAL_COMPONENTS, Component
 from ops.deploy.command import stack_selector
 from tests.infra.conftest import SynthesizedApp
 
@@ -54,7 +54,12 @@ def listed_stacks(stdout: str) -> dict[str, str]:
 
 def stacks_of(config_name: str) -> dict[str, str]:
     config = ENVIRONMENTS[config_name]
-    return {f"{config.stage_id}/{c}": config.stack_name(c) for c in Component}
+    # The shipped environments serve the image's model: no optional stack.
+    return {
+        f"{config.stage_id}/{c}": config.stack_name(c)
+        for c in Component
+        if c not in OPTIONAL_COMPONENTS
+    }
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +113,23 @@ def test_unknown_env_fails_with_one_line_listing_valid_names(tmp_path: Path) -> 
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: unknown environment 'nope'; valid names: dev, staging, prod"]
     assert "Traceback" not in result.stderr
+
+
+def test_a_build_for_an_image_environment_fails_with_one_line(tmp_path: Path) -> None:
+    result = cdk(
+        "synth",
+        "--quiet",
+        "-c",
+        "env=dev",
+        "-c",
+        "model_build=b",
+        "-c",
+        f"model_sha256={'a' * 64}",
+        outdir=tmp_path,
+    )
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: dev: model_build/model_sha256 given, but this environment's model_source is the "
+        "image; set S3Source or EfsSource in infra/config.py"
+    ]

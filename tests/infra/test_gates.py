@@ -27,14 +27,10 @@ def nag_violations(outdir: Path) -> list[str]:
     ]
 
 
-def test_cdk_nag_finds_nothing_unacknowledged_in_any_environment(
-    synthesized_app: SynthesizedApp,
-) -> None:
-    """The session's synthesis is app.py's, nag included: it must have passed."""
-    violations = nag_violations(synthesized_app.outdir)
-    assert synthesized_app.nag_failure is None, "\n".join(
-        [synthesized_app.nag_failure, *violations]
-    )
+def test_cdk_nag_finds_nothing_unacknowledged_in_any_environment(any_app: SynthesizedApp) -> None:
+    """The session's syntheses are app.py's, nag included: each must have passed."""
+    violations = nag_violations(any_app.outdir)
+    assert any_app.nag_failure is None, "\n".join([any_app.nag_failure, *violations])
     assert violations == []
 
 
@@ -51,11 +47,13 @@ def test_cdk_nag_gate_bites_inside_a_stage(tmp_path: Path) -> None:
     assert "AwsSolutions-S10 at Stage/Throwaway/Careless/Resource" in found
 
 
-def test_cfn_lint_is_clean(environment: SynthesizedEnvironment) -> None:
-    for component, path in environment.template_files.items():
+def test_cfn_lint_is_clean(any_environment: SynthesizedEnvironment) -> None:
+    for component, path in any_environment.template_files.items():
         matches = lint(
             path.read_text(),
-            config=ManualArgs(regions=[environment.config.region], ignore_checks=CFN_LINT_IGNORED),
+            config=ManualArgs(
+                regions=[any_environment.config.region], ignore_checks=CFN_LINT_IGNORED
+            ),
         )
         assert [str(m) for m in matches] == [], component
 

@@ -80,6 +80,36 @@ CARD_FILE = "model.json"
 PLOT_FILE = "training.png"
 MODEL_FILES = (WEIGHTS_FILE, CARD_FILE, PLOT_FILE)
 
+# ---- Where the function finds its model ---------------------------------------------------------
+# image: baked into the image at MODEL_DIR_IN_IMAGE (the default).
+# s3:    downloaded at init from the artifacts bucket's models/<env>/<build id>/ into
+#        MODEL_DOWNLOAD_DIR, the weights' sha256 verified against ENV_MODEL_SHA256 before loading.
+# efs:   read in place from the file system mounted at EFS_MOUNT_PATH, <build id>/ below it,
+#        its sha256 verified once per init; the model copy function puts builds there.
+
+ModelSourceKind = Literal["image", "s3", "efs"]
+MODEL_SOURCES: tuple[ModelSourceKind, ...] = ("image", "s3", "efs")
+ENV_MODEL_SOURCE = "MODEL_SOURCE"
+ENV_MODEL_BUCKET = "MODEL_BUCKET"  # s3: the bucket holding the build
+ENV_MODEL_PREFIX = "MODEL_PREFIX"  # s3: the build's prefix, models/<env>/<build>/
+# The weights' sha256 a published version is pinned to (the card's `sha256`); required by s3
+# and efs, checked for an image model when set.
+ENV_MODEL_SHA256 = "MODEL_SHA256"
+MODEL_DOWNLOAD_DIR = PurePosixPath("/tmp/model")  # s3: /tmp is the only writable path
+EFS_MOUNT_PATH = PurePosixPath("/mnt/models")  # Lambda requires mount paths below /mnt/
+# The model copy function (efs) reads builds below this prefix (the environment's models/<env>/)
+# and copies one, named by its event, from S3 into the file system.
+ENV_MODELS_PREFIX = "MODELS_PREFIX"
+MODEL_COPY_HANDLER = "torchlambda.model_sources.copy_handler.handler"
+
+
+def efs_model_dir(build_id: str) -> PurePosixPath:
+    """A build's directory on the file system, as the functions see it mounted."""
+    if not build_id or "/" in build_id or build_id in (".", ".."):
+        raise ValueError(f"{build_id!r} is not a build id")
+    return EFS_MOUNT_PATH / build_id
+
+
 # ---- The artifacts bucket ---------------------------------------------------------------------
 # data/...                                    training data
 # models/<env>/<build id>/<MODEL_FILES>       one build's model, written create-only
