@@ -209,6 +209,10 @@ OPS := $(PY) -m ops
 train-remote: setup ## Train in CodeBuild, follow it, fetch the model: ENV=dev [DATA=path.csv]
 	$(OPS) train-remote --env '$(ENV)' $(if $(DATA),--data '$(DATA)')
 
+.PHONY: copy-model
+copy-model: setup ## Copy a published build onto an EFS environment's file system: ENV=prod [BUILD=id]
+	$(OPS) copy-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)')
+
 .PHONY: fetch-model
 fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev [BUILD=id]
 	$(OPS) fetch-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)')

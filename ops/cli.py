@@ -115,6 +115,11 @@ def build_parser() -> MakeParser:
     fetch.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     fetch.set_defaults(run=run_fetch_model)
 
+    copy = commands.add_parser("copy-model", help="copy a published build onto an EFS environment")
+    copy.add_argument("--env", type=environment, required=True)
+    copy.add_argument("--build", help="build id (default: the one the config pins)")
+    copy.set_defaults(run=run_copy_model)
+
     smoke = commands.add_parser("smoke", help="check a deployed or local API against the contract")
     smoke.add_argument("--env", type=environment, help="read ApiUrl and auth from the environment")
     smoke.add_argument("--url", help="base URL, e.g. http://127.0.0.1:8080 (overrides ApiUrl)")
@@ -212,6 +217,16 @@ def run_fetch_model(args: argparse.Namespace) -> int:
     bucket = stack_output(clients.cloudformation, args.env, "ArtifactsBucketName")
     fetched = fetch_model(clients.s3, bucket, args.env.name, args.build, model_dir=model_dir)
     report_fetch(fetched, args.env.name, model_dir, say)
+    return 0
+
+
+def run_copy_model(args: argparse.Namespace) -> int:
+    from ops.aws import AwsClients
+    from ops.model.copy import copy_model, efs_source, report_copy
+
+    efs_source(args.env)  # refuse an environment without EFS before touching AWS
+    answer = copy_model(AwsClients(args.env), args.env, args.build, say)
+    report_copy(answer, say)
     return 0
 
 

@@ -23,7 +23,8 @@ from typing import ClassVar, Literal
 from torchlambda import contract
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
-# CodeBuild's build ids (project:uuid) and anything a user names a build: one path segment.
+# A build's id as training publishes it (CodeBuild's uuid), or any name a user gives one: one
+# path segment.
 BUILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,254}")
 CIDR = re.compile(r"\d{1,3}(\.\d{1,3}){3}/(1[6-9]|2[0-8])")
 EfsThroughput = Literal["elastic", "bursting"]

@@ -13,7 +13,7 @@ from infra.settings.function import MIN_EPHEMERAL_MB
 from infra.settings.model_source import EfsSource, ExistingVpc, ModelSource, NewVpc, S3Source
 from infra.settings.provisioned import ProvisionedConcurrency
 
-BUILD_ID = "torchlambda-training-dev:6c1f1a52-53c4-4d0c-9e47-3e5a1b2c0d9e"
+BUILD_ID = "6c1f1a52-53c4-4d0c-9e47-3e5a1b2c0d9e"  # training publishes under the uuid
 WEIGHTS_SHA256 = "3f" * 32
 
 
