@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,18 @@ from torchlambda.function import Function, load_function
 def load_handler(model_dir: Path, **env: str) -> Function:
     """Init afresh with MODEL_DIR and other settings, as a new sandbox would."""
     return load_function({**os.environ, ENV_MODEL_DIR: str(model_dir), **env})
+
+
+def assert_init_refuses(
+    model_dir: Path, reason: str, caplog: pytest.LogCaptureFixture, **env: str
+) -> str:
+    """Init stops with InitError after logging one line that gives `reason`; that line."""
+    with pytest.raises(Exception, match=re.escape(reason)) as raised:
+        load_handler(model_dir, **env)
+    assert type(raised.value).__name__ == "InitError"
+    init_lines = [r.getMessage() for r in caplog.records if "init failed" in r.getMessage()]
+    assert len(init_lines) == 1 and reason in init_lines[0], init_lines
+    return init_lines[0]
 
 
 @pytest.fixture(scope="session")

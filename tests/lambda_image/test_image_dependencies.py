@@ -22,6 +22,8 @@ from packaging.requirements import Requirement
 from tests.lambda_image.lambda_models import write_model
 from tooling.locks import normalized, read_lock
 from torchlambda import contract
+from torchlambda.model_sources.transfer import model_s3_client
+from torchlambda.predictor.digest import sha256_file
 
 ROOT = Path(__file__).resolve().parents[2]
 # Runs the handler's init in a fresh interpreter where a module that only a distribution outside
@@ -53,12 +55,15 @@ print(json.dumps(sorted(set(refused))))
 
 
 # What each function's init imports of the heavy packages: the online handler no AWS SDK and no
-# ISA-L, the job function (no model) no torch.
+# ISA-L, the job function (no model) and the model copy function no torch.
 IMPORTS = {
     contract.HANDLER: {"torch"},
     contract.BATCH_WORKER_HANDLER: {"boto3", "isal", "torch"},
     contract.BATCH_JOB_HANDLER: {"boto3"},
+    contract.MODEL_COPY_HANDLER: {"boto3"},
 }
+# With its model in S3, the online handler imports the AWS SDK to download it (only then).
+IMPORTS_WITH_THE_MODEL_IN_S3 = {contract.HANDLER: {"boto3", "torch"}}
 
 
 def requirement_closure(name: str) -> set[str]:
@@ -82,8 +87,11 @@ def shipped_distributions() -> set[str]:
     return shipped | requirement_closure("torch") | {"torchlambda"}
 
 
-def init_with_only_shipped(model: Path, handler: str) -> subprocess.CompletedProcess[str]:
-    """`handler`'s module imported (its init runs at import) with the batch functions' variables."""
+def init_with_only_shipped(
+    model: Path, handler: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`handler`'s module imported (its init runs at import) with the batch functions' and the
+    copy function's variables, and `env`."""
     return subprocess.run(
         [sys.executable, "-c", INIT_WITH_ONLY_SHIPPED],
         cwd=ROOT / "lambda_image" / "app",
@@ -93,10 +101,13 @@ def init_with_only_shipped(model: Path, handler: str) -> subprocess.CompletedPro
             "HANDLER_MODULE": handler.rpartition(".")[0],
             contract.ENV_ARTIFACTS_BUCKET: "artifacts",
             contract.ENV_TOLERATED_FAILURE_PERCENTAGE: "1",
+            contract.ENV_MODEL_BUCKET: "artifacts",
+            contract.ENV_MODELS_PREFIX: "models/dev/",
             "AWS_DEFAULT_REGION": "us-west-2",
             "PYTHONPATH": str(ROOT),  # tooling.locks, for the names
             "POWERTOOLS_METRICS_DISABLED": "true",
             "SHIPPED": json.dumps(sorted(shipped_distributions())),
+            **env,
         },
         capture_output=True,
         text=True,
@@ -105,18 +116,43 @@ def init_with_only_shipped(model: Path, handler: str) -> subprocess.CompletedPro
     )
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "handler", [contract.HANDLER, contract.BATCH_WORKER_HANDLER, contract.BATCH_JOB_HANDLER]
-)
-def test_init_succeeds_with_only_what_the_image_ships(tmp_path: Path, handler: str) -> None:
-    result = init_with_only_shipped(write_model(tmp_path / "model"), handler)
+def imported_by_init(result: subprocess.CompletedProcess[str]) -> set[str]:
     assert result.returncode == 0, result.stderr
     # What it tried and did without: optional imports only (init succeeded without them): torch's
     # numpy, and certifi, whose CA bundle botocore replaces with its own.
     assert set(json.loads(result.stdout.splitlines()[-1])) <= {"numpy", "certifi"}
-    imported = set(json.loads(result.stdout.splitlines()[-2]))
-    assert imported == IMPORTS[handler]
+    return set(json.loads(result.stdout.splitlines()[-2]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("handler", list(IMPORTS))
+def test_init_succeeds_with_only_what_the_image_ships(tmp_path: Path, handler: str) -> None:
+    result = init_with_only_shipped(write_model(tmp_path / "model"), handler)
+    assert imported_by_init(result) == IMPORTS[handler]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("handler", list(IMPORTS_WITH_THE_MODEL_IN_S3))
+def test_init_downloads_the_model_with_only_what_the_image_ships(
+    moto: str, tmp_path: Path, handler: str
+) -> None:
+    s3 = model_s3_client()
+    s3.create_bucket(Bucket="artifacts")
+    model = write_model(tmp_path / "model")
+    prefix = contract.model_prefix("dev", "build-1")
+    for name in (contract.CARD_FILE, contract.WEIGHTS_FILE):
+        s3.put_object(Bucket="artifacts", Key=prefix + name, Body=(model / name).read_bytes())
+    result = init_with_only_shipped(
+        tmp_path / "download",
+        handler,
+        **{
+            contract.ENV_MODEL_SOURCE: "s3",
+            contract.ENV_MODEL_PREFIX: prefix,
+            contract.ENV_MODEL_SHA256: sha256_file(model / contract.WEIGHTS_FILE),
+        },
+    )
+    assert imported_by_init(result) == IMPORTS_WITH_THE_MODEL_IN_S3[handler]
+    assert (tmp_path / "download" / contract.WEIGHTS_FILE).is_file()
 
 
 def test_the_image_set_excludes_what_only_the_venv_has() -> None:

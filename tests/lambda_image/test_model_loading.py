@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
@@ -13,11 +14,11 @@ import pytest
 import torch
 
 from lambda_image.local.function import LocalContext
-from tests.lambda_image.conftest import http_event, load_handler
+from tests.lambda_image.conftest import assert_init_refuses, http_event, load_handler
 from tests.lambda_image.lambda_models import reference_prediction, write_model
 from torchlambda.contract import CARD_FILE, WEIGHTS_FILE
 from torchlambda.predictor.architecture import ArchitectureSpec
-from torchlambda.predictor.artifact import model_identity, sha256_file
+from torchlambda.predictor.artifact import load_artifact, model_identity, sha256_file
 
 
 def predict(model_dir: Path, x: float = 3.0, **env: str) -> float:
@@ -60,14 +61,6 @@ def edit_card(
         spec = ArchitectureSpec.from_dict(card["architecture"])
         card["model_id"] = model_identity(spec, card["sha256"])
     (model / CARD_FILE).write_text(json.dumps(card))
-
-
-def assert_init_refuses(model: Path, reason: str, caplog: pytest.LogCaptureFixture) -> None:
-    with pytest.raises(Exception, match=reason) as raised:
-        load_handler(model)
-    assert type(raised.value).__name__ == "InitError"
-    init_lines = [r.getMessage() for r in caplog.records if "init failed" in r.getMessage()]
-    assert len(init_lines) == 1 and reason in init_lines[0]
 
 
 def test_missing_weights_stop_init(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -248,3 +241,47 @@ def test_the_model_loads_once_not_per_request(
 def test_logging_is_not_left_at_debug(model_dir: Path) -> None:
     module = load_handler(model_dir)
     assert module.logger.log_level >= logging.INFO
+
+
+def test_a_pinned_image_model_serves_only_with_its_weights(
+    model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pin = sha256_file(model_dir / WEIGHTS_FILE)
+    assert predict(model_dir, MODEL_SHA256=pin) == predict(model_dir)
+    line = assert_init_refuses(
+        model_dir,
+        "refusing to serve a model other than the pinned one",
+        caplog,
+        MODEL_SHA256="f" * 64,
+    )
+    assert f"sha256 {pin[:12]} is not the pinned ffffffffffff (MODEL_SHA256)" in line
+
+
+def test_the_weights_are_loaded_from_the_open_file_that_was_hashed(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources: list[object] = []
+    load = torch.load
+
+    def recorded(source: object, *args: Any, **kwargs: Any) -> Any:
+        sources.append(source)
+        return load(source, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", recorded)
+    loaded = load_artifact(model_dir)
+    # Not a copy in memory (BytesIO): the file itself, read once more from its start.
+    (source,) = sources
+    assert isinstance(source, io.BufferedReader) and source.name == str(model_dir / WEIGHTS_FILE)
+    assert loaded.weights_bytes == (model_dir / WEIGHTS_FILE).stat().st_size
+
+
+def test_the_init_line_names_the_source_the_size_and_the_init_type(
+    model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    load_handler(model_dir, AWS_LAMBDA_INITIALIZATION_TYPE="on-demand")
+    (line,) = [r for r in caplog.records if r.getMessage().startswith("model loaded")]
+    assert vars(line)["model_source"] == "image"
+    assert vars(line)["weights_bytes"] == (model_dir / WEIGHTS_FILE).stat().st_size
+    assert vars(line)["initialization_type"] == "on-demand"
+    assert "download_ms" not in vars(line)

@@ -7,7 +7,8 @@ replaying the Dockerfile's COPY steps, and the command and its environment are t
 ENTRYPOINT, CMD and ENV, translated by `lambda_image.local.rie`. The emulator is pinned there and
 downloaded once per machine (a session fixture); one warm emulator serves every test of the
 working model, and the inits of the functions this module starts (seconds of torch import each)
-run at the same time.
+run at the same time. Two of them are configured for the s3 source, as the CDK configures it:
+they download the build from the session's moto at init.
 
 The RIE answers a function error (the runtime's POST to /invocation/{id}/error) exactly as it
 answers a response whose payload looks like one, so `runtime_api.RuntimeApi`, a stand-in for the
@@ -16,6 +17,7 @@ Runtime API, shows which of the two the handler sends; the last test shows why i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from lambda_image.local import rie
@@ -35,6 +38,7 @@ from tests.lambda_image.dockerfile_layout import lay_out
 from tests.lambda_image.lambda_models import write_model
 from tests.lambda_image.runtime_api import RuntimeApi
 from torchlambda import contract
+from torchlambda.predictor.digest import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_IMAGE = REPO / "lambda_image"
@@ -51,6 +55,8 @@ EXPECTED: dict[str, tuple[int, Callable[[Body], bool]]] = {
     "predict-post-batch.json": (200, lambda body: len(body["y"]) == 3),
     "predict-post-scalar.json": (200, lambda body: isinstance(body["y"], float)),
 }
+
+MODEL_BUCKET = "torchlambda-artifacts-runtime-interface-test"
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -127,8 +133,13 @@ def start_function(
     workspace: Path,
     model: Path,
     pool: ThreadPoolExecutor,
+    *,
+    env: dict[str, str] | None = None,
 ) -> Started:
+    """The image with `model` baked in, and `env` added to its variables as a function's
+    configuration adds them."""
     _, command = lay_out(workspace, model)
+    command = dataclasses.replace(command, env={**command.env, **(env or {})})
     emulator = rie.start(installed.emulator, command, limits)
     first = pool.submit(emulator.invoke, json.loads((EVENTS / "health.json").read_text()))
     return Started(emulator, first)
@@ -158,6 +169,85 @@ def function(request: pytest.FixtureRequest, background: ThreadPoolExecutor) -> 
 def tampered(request: pytest.FixtureRequest, background: ThreadPoolExecutor) -> Iterator[Started]:
     """The image with weights other than its card's: its first invocation is an init error."""
     yield from function_with(tampered_model, request, background)
+
+
+@dataclass(frozen=True)
+class PublishedBuild:
+    """A build in the session's moto, and what a function needs to reach it."""
+
+    endpoint: str
+    prefix: str
+    sha256: str
+    other_sha256: str  # the weights of the model baked into the image beside it
+
+    def environment(self, sandbox_tmp: Path, sha256: str) -> dict[str, str]:
+        """What the CDK sets for the s3 source, and credentials for moto alone."""
+        return {
+            contract.ENV_MODEL_SOURCE: "s3",
+            contract.ENV_MODEL_BUCKET: MODEL_BUCKET,
+            contract.ENV_MODEL_PREFIX: self.prefix,
+            contract.ENV_MODEL_SHA256: sha256,
+            contract.ENV_MODEL_DIR: str(sandbox_tmp / "model"),  # /tmp/model in the sandbox
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+
+@pytest.fixture(scope="module")
+def published_build(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> PublishedBuild:
+    """The working model (the `function` fixture's) published to moto as training publishes it."""
+    workspace = tmp_path_factory.mktemp("published")
+    model, other = write_model(workspace / "model"), write_model(workspace / "other", seed=1)
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    s3 = session.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket=MODEL_BUCKET)
+    prefix = contract.model_prefix("test", "build-1")
+    for name in (contract.CARD_FILE, contract.WEIGHTS_FILE):
+        s3.put_object(Bucket=MODEL_BUCKET, Key=prefix + name, Body=(model / name).read_bytes())
+    return PublishedBuild(
+        moto_endpoint,
+        prefix,
+        sha256_file(model / contract.WEIGHTS_FILE),
+        sha256_file(other / contract.WEIGHTS_FILE),
+    )
+
+
+def function_with_the_model_in_s3(
+    request: pytest.FixtureRequest, background: ThreadPoolExecutor, *, pinned_right: bool
+) -> Iterator[Started]:
+    """The image with another model baked in, configured to download the published build."""
+    build: PublishedBuild = request.getfixturevalue("published_build")
+    workspace = request.getfixturevalue("tmp_path_factory").mktemp("s3-source")
+    baked = write_model(workspace / "baked", seed=1)
+    sha256 = build.sha256 if pinned_right else build.other_sha256
+    started = start_function(
+        request.getfixturevalue("installed"),
+        request.getfixturevalue("limits"),
+        workspace,
+        baked,
+        background,
+        env=build.environment(workspace / "tmp", sha256),
+    )
+    yield started
+    started.emulator.close()
+
+
+@pytest.fixture(scope="module")
+def from_s3(request: pytest.FixtureRequest, background: ThreadPoolExecutor) -> Iterator[Started]:
+    yield from function_with_the_model_in_s3(request, background, pinned_right=True)
+
+
+@pytest.fixture(scope="module")
+def pinned_wrong(
+    request: pytest.FixtureRequest, background: ThreadPoolExecutor
+) -> Iterator[Started]:
+    """Pinned to the baked model's weights, not the published build's: an init error."""
+    yield from function_with_the_model_in_s3(request, background, pinned_right=False)
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +297,7 @@ def _inits_overlap(request: pytest.FixtureRequest) -> None:
         if getattr(item, "module", None) is request.module
         for name in getattr(item, "fixturenames", ())
     }
-    for name in ("function", "tampered", "stand_in", "invoke_tool"):
+    for name in ("function", "tampered", "from_s3", "pinned_wrong", "stand_in", "invoke_tool"):
         if name in used:
             request.getfixturevalue(name)
 
@@ -329,6 +419,32 @@ def test_a_model_other_than_the_recorded_one_is_an_init_error(tampered: Started)
     # The function's own log: one line that names the problem.
     init_lines = [line for line in tampered.emulator.log if '"init failed' in line]
     assert len(init_lines) == 1 and "sha256" in init_lines[0]
+
+
+def test_a_model_in_s3_is_downloaded_at_init_and_served_as_the_image_serves_it(
+    function: Started, from_s3: Started
+) -> None:
+    image = answer_of(function.emulator, function.first.result(timeout=INIT_TIMEOUT_S))
+    first = answer_of(from_s3.emulator, from_s3.first.result(timeout=INIT_TIMEOUT_S))
+    version = image.body["model_version"]
+    assert first.status == 200 and first.body["model_version"] == version
+    got = answer(from_s3.emulator, http_event("GET", "/predict?x=42"))
+    assert got.status == 200 and got.body["model_version"] == version
+    assert got.headers["x-model-version"] == version
+    (loaded,) = [line for line in from_s3.emulator.log if '"model loaded' in line]
+    assert '"model_source":"s3"' in loaded and '"download_mb_per_s"' in loaded
+
+
+def test_a_model_in_s3_with_another_sha256_than_the_pin_is_an_init_error(
+    pinned_wrong: Started,
+) -> None:
+    invocation = pinned_wrong.first.result(timeout=INIT_TIMEOUT_S)
+    log = "\n".join(pinned_wrong.emulator.log)
+    error = invocation.payload
+    assert error.get("errorType") == "InitError", (invocation, log)
+    assert "refusing to serve a model other than the pinned one" in error["errorMessage"]
+    init_lines = [line for line in pinned_wrong.emulator.log if '"init failed' in line]
+    assert len(init_lines) == 1 and "model.json records sha256" in init_lines[0], log
 
 
 def test_the_invoke_tool_answers_through_the_emulator_and_shows_its_report(

@@ -21,6 +21,7 @@ from torchlambda.errors import ApiError
 from torchlambda.http_responses import error_response
 from torchlambda.inference import Predictor
 from torchlambda.model_loading import load_model
+from torchlambda.model_sources.errors import ModelSourceError
 from torchlambda.observability import create_metrics, record
 from torchlambda.predictor.architecture import SpecError
 from torchlambda.predictor.artifact import ArtifactError, LoadedModel
@@ -28,8 +29,9 @@ from torchlambda.settings import Settings, SettingsError
 from torchlambda.startup import initialize
 
 INTERNAL_ERROR = ApiError(500, "internal", "internal error")
-# What init refuses to start with: bad settings, or a model that is not the recorded one.
-MODEL_REFUSALS = (SettingsError, ArtifactError, SpecError)
+# What init refuses to start with: bad settings, a model that is not the recorded (or pinned) one,
+# or one its source cannot provide.
+MODEL_REFUSALS = (SettingsError, ArtifactError, SpecError, ModelSourceError)
 Handler = Callable[[Any, Any], dict[str, Any]]
 
 

@@ -12,11 +12,12 @@ import orjson
 import pytest
 from aws_lambda_powertools import Logger
 
+from torchlambda.aws_clients import s3_client
 from torchlambda.batch.formats import format_of
 from torchlambda.batch.model import BatchModel, load_batch_model
 from torchlambda.batch.scoring import Counts, score_stream
 from torchlambda.batch.sinks import FileSink, LazySink
-from torchlambda.batch.storage import s3_client
+from torchlambda.batch.storage import S3_CONFIG
 from torchlambda.contract import DEFAULT_MAX_ABS_X
 from torchlambda.settings import Settings
 
@@ -79,7 +80,7 @@ def batch_model() -> BatchModel:
 @pytest.fixture
 def s3(moto: str) -> Any:
     """The batch functions' own client, on the session's moto, with an empty bucket."""
-    client = s3_client()
+    client = s3_client(S3_CONFIG)
     client.create_bucket(Bucket=BUCKET)
     return client
 

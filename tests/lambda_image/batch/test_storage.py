@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from torchlambda.batch.storage import s3_client
+from torchlambda.aws_clients import s3_client
+from torchlambda.batch.storage import S3_CONFIG
 
 
 def test_the_client_retries_and_pools(aws_env: pytest.MonkeyPatch) -> None:
-    client = s3_client()
+    client = s3_client(S3_CONFIG)
     config = client.meta.config
     assert config.retries["mode"] == "standard"
     assert config.retries["total_max_attempts"] == 9  # 8 retries, whatever AWS_MAX_ATTEMPTS says

@@ -20,11 +20,12 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from torchlambda import contract
+from torchlambda.aws_clients import s3_client
 from torchlambda.batch import events
 from torchlambda.batch.events import EventError, ManifestItem, ObjectReport, field
 from torchlambda.batch.formats import SUPPORTED_SUFFIXES, is_supported
 from torchlambda.batch.inputs import list_inputs
-from torchlambda.batch.storage import s3_client
+from torchlambda.batch.storage import S3_CONFIG
 from torchlambda.settings import Settings, SettingsError, required
 from torchlambda.startup import initialize
 
@@ -302,7 +303,7 @@ def tolerated_percentage(environ: Mapping[str, str]) -> float:
 def load_job(environ: Mapping[str, str]) -> BatchJob:
     def build(settings: Settings, logger: Logger) -> BatchJob:
         return BatchJob(
-            s3=s3_client(),
+            s3=s3_client(S3_CONFIG),
             bucket=required(environ, contract.ENV_ARTIFACTS_BUCKET),
             tolerated_failure_percentage=tolerated_percentage(environ),
         )

@@ -20,12 +20,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from torchlambda import contract
+from torchlambda.aws_clients import s3_client
 from torchlambda.batch.events import ManifestItem, ObjectReport, WorkerEvent
 from torchlambda.batch.formats import format_of
 from torchlambda.batch.model import BatchModel, load_batch_model
 from torchlambda.batch.scoring import score_stream
 from torchlambda.batch.sinks import LazySink, S3ObjectSink
-from torchlambda.batch.storage import s3_client
+from torchlambda.batch.storage import S3_CONFIG
 from torchlambda.function import MODEL_REFUSALS
 from torchlambda.observability import create_metrics
 from torchlambda.settings import Settings, required
@@ -143,7 +144,7 @@ def load_worker(environ: Mapping[str, str]) -> BatchWorker:
         bucket = required(environ, contract.ENV_ARTIFACTS_BUCKET)
         return BatchWorker(
             model=load_batch_model(settings, logger),
-            s3=s3_client(),
+            s3=s3_client(S3_CONFIG),
             bucket=bucket,
             logger=logger,
             metrics=None

@@ -8,28 +8,38 @@ A model's identity (``model_id``, whose first 12 hex digits are the ``model_vers
 response carries) is the sha256 of everything that changes its predictions: the architecture spec
 and the weights' sha256. Editing either changes the version; a card whose recorded ``model_id``
 does not match what it describes is refused, as are weights that are not finite over the serving
-domain (``domain.py``).
+domain (``domain.py``). A function version pinned to one build (``MODEL_SHA256``) also refuses
+weights with any other sha256, before they are loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
 
-from torchlambda.contract import CARD_FILE, DEFAULT_MAX_ABS_X, MODEL_VERSION_LENGTH, WEIGHTS_FILE
+from torchlambda.contract import (
+    CARD_FILE,
+    DEFAULT_MAX_ABS_X,
+    ENV_MODEL_SHA256,
+    MODEL_VERSION_LENGTH,
+    WEIGHTS_FILE,
+)
 from torchlambda.predictor.architecture import (
     DEFAULT_SPEC,
     ArchitectureSpec,
     SpecError,
     build_model,
 )
+from torchlambda.predictor.digest import Digest, sha256_stream
+
+# Re-exported: training and the ops tools hash model files through this module.
+from torchlambda.predictor.digest import sha256_file as sha256_file  # noqa: PLC0414
 from torchlambda.predictor.domain import DomainError, check_finite_over_domain
 
 # 2: the card records model_id, which covers the architecture as well as the weights.
@@ -50,6 +60,7 @@ class LoadedModel:
     model_id: str
     # The largest value any layer can reach over the serving domain (domain.py's proof).
     output_bound: float
+    weights_bytes: int
 
     @property
     def version(self) -> str:
@@ -69,14 +80,6 @@ def model_identity(spec: ArchitectureSpec, weights_sha256: str) -> str:
 
 # A torch error can span many lines (every missing and unexpected key): one line, this long at most.
 MAX_ERROR_CHARS = 300
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_card(model_dir: Path) -> dict[str, Any] | None:
@@ -135,31 +138,57 @@ def _check_size(weights: Path, size: int, spec: ArchitectureSpec) -> None:
         )
 
 
-def load_artifact(model_dir: Path, max_abs_x: float = DEFAULT_MAX_ABS_X) -> LoadedModel:
+def _check_pin(weights: Path, actual: str, pinned: str | None) -> None:
+    if pinned is not None and actual != pinned:
+        raise ArtifactError(
+            f"{weights}: sha256 {actual[:12]} is not the pinned {pinned[:12]} "
+            f"({ENV_MODEL_SHA256}); refusing to serve a model other than the pinned one"
+        )
+
+
+def _hash(weights: Path, stream: BinaryIO) -> Digest:
+    try:
+        return sha256_stream(stream)
+    except OSError as error:
+        raise ArtifactError(f"{weights}: cannot read ({error.strerror or error})") from None
+
+
+def _load_state(weights: Path, stream: BinaryIO, module: nn.Module) -> None:
+    try:
+        stream.seek(0)
+        # weights_only: a state_dict is plain tensors; never unpickle arbitrary objects.
+        state = torch.load(stream, map_location="cpu", weights_only=True)
+        module.load_state_dict(state)
+    except Exception as error:  # torch raises many types for a corrupt or mismatched file
+        raise ArtifactError(f"{weights}: cannot load state_dict ({_one_line(error)})") from None
+
+
+def load_artifact(
+    model_dir: Path, max_abs_x: float = DEFAULT_MAX_ABS_X, pinned_sha256: str | None = None
+) -> LoadedModel:
     """Load and verify the model in `model_dir`, ready for inference (eval mode, on CPU).
 
-    Verified means: the card's identity matches its architecture and weights, the weights fit
-    the architecture, and every output for |x| <= `max_abs_x` is finite.
+    Verified means: the weights' sha256 is `pinned_sha256` when one is given, the card's identity
+    matches its architecture and weights, the weights fit the architecture, and every output for
+    |x| <= `max_abs_x` is finite.
     """
     weights = model_dir / WEIGHTS_FILE
     if not weights.is_file():
         raise ArtifactError(f"{weights}: model weights not found")
     card = read_card(model_dir)
     try:
-        # Read once: the bytes hashed are the bytes loaded, even if the file is replaced meanwhile.
-        content = weights.read_bytes()
+        stream = weights.open("rb")
     except OSError as error:
         raise ArtifactError(f"{weights}: cannot read ({error.strerror or error})") from None
-    actual = hashlib.sha256(content).hexdigest()
-    spec = DEFAULT_SPEC if card is None else _card_spec(model_dir, card, actual)
-    _check_size(weights, len(content), spec)
-    module = build_model(spec)
-    try:
-        # weights_only: a state_dict is plain tensors; never unpickle arbitrary objects.
-        state = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
-        module.load_state_dict(state)
-    except Exception as error:  # torch raises many types for a corrupt or mismatched file
-        raise ArtifactError(f"{weights}: cannot load state_dict ({_one_line(error)})") from None
+    # One open file, hashed and then loaded: the bytes hashed are the bytes loaded (the same
+    # inode, even if the path is replaced meanwhile), and the weights are in memory once.
+    with stream:
+        digest = _hash(weights, stream)
+        _check_pin(weights, digest.sha256, pinned_sha256)
+        spec = DEFAULT_SPEC if card is None else _card_spec(model_dir, card, digest.sha256)
+        _check_size(weights, digest.size, spec)
+        module = build_model(spec)
+        _load_state(weights, stream, module)
     module.eval()
     try:
         bound = check_finite_over_domain(module, max_abs_x)
@@ -168,8 +197,9 @@ def load_artifact(model_dir: Path, max_abs_x: float = DEFAULT_MAX_ABS_X) -> Load
     return LoadedModel(
         module=module,
         spec=spec,
-        sha256=actual,
+        sha256=digest.sha256,
         card=card,
-        model_id=model_identity(spec, actual),
+        model_id=model_identity(spec, digest.sha256),
         output_bound=bound,
+        weights_bytes=digest.size,
     )
