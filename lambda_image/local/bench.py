@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lambda_image.local import rie
+from lambda_image.local.bench_model_sources import HEADER as MODEL_SOURCE_HEADER
+from lambda_image.local.bench_model_sources import model_source_rows
 from lambda_image.local.function import LocalContext, model_dir
 from tooling.percentiles import percentile
-from torchlambda.contract import ENV_MODEL_DIR, WEIGHTS_FILE
+from torchlambda.contract import CARD_FILE, ENV_MODEL_DIR, WEIGHTS_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 WARM_CALLS = 20_000
@@ -321,6 +323,14 @@ def main() -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
     print_table(emulated_rows(runs), out, EMULATED_HEADER)
+    if (directory / CARD_FILE).is_file():  # S3 and EFS serve only carded builds
+        print(
+            "init per model source (S3: moto on 127.0.0.1; EFS: a local directory) ...",
+            file=out,
+            flush=True,
+        )
+        with tempfile.TemporaryDirectory() as workspace:
+            print_table(model_source_rows(directory, Path(workspace)), out, MODEL_SOURCE_HEADER)
     out.flush()
     return 0
 
