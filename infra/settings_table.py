@@ -37,6 +37,10 @@ ROWS: tuple[tuple[str, Callable[[EnvironmentConfig], str]], ...] = (
         "Inference base",
         lambda c: f"`{c.function.image.name}` ({c.function.image.registry})",
     ),
+    (
+        "Model source",
+        lambda c: f"{c.model_source.description}, /tmp {c.function.ephemeral_storage_mb} MB",
+    ),
     ("Training image", lambda c: f"`{c.training.image.name}` on {c.training.compute}"),
     ("Quality gate", lambda c: f"validation MSE <= {c.training.max_validation_mse:g}"),
     (
