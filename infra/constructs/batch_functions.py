@@ -8,19 +8,13 @@ Each role is written out by hand: the objects each one reads and writes, its own
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.image import architecture, image_code
-from infra.constructs.model_artifacts import artifacts_bucket_name
+from infra.constructs.image_function import ImageFunction
+from infra.constructs.model_artifacts import bucket_arn_text
 from infra.constructs.model_binding import ModelBinding
-from infra.constructs.retention import log_group
 from infra.settings.batch import BatchSettings
 from infra.settings.function import FunctionSettings
 from infra.settings.retention import RetentionSettings
@@ -37,82 +31,7 @@ SYNCHRONOUS_ONLY = (
 )
 
 
-def bucket_arn_text(scope: Construct, environment_name: str) -> str:
-    """The artifacts bucket's ARN as cdk-nag writes it in a finding id."""
-    name = artifacts_bucket_name(environment_name, "<AWS::AccountId>", "<AWS::Region>")
-    return f"arn:{Stack.of(scope).partition}:s3:::{name}"
-
-
-class _BatchImageFunction(Construct):
-    """The image with `cmd` as its entry point, its own log group, and a role that may only write
-    to that group (the CDK adds X-Ray's two actions for tracing)."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        description: str,
-        cmd: str,
-        function: FunctionSettings,
-        base_image_uri: str,
-        memory_mb: int,
-        timeout_seconds: int,
-        reserved_concurrency: int | None,
-        retention: RetentionSettings,
-        environment: Mapping[str, str],
-        model: ModelBinding | None = None,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.log_group: logs.LogGroup = log_group(self, "Logs", retention)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of the {description}",
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
-        )
-        self.function = lambda_.DockerImageFunction(
-            self,
-            "Function",
-            description=description,
-            code=image_code(function, base_image_uri=base_image_uri, cmd=[cmd]),
-            architecture=architecture(function),
-            memory_size=memory_mb,
-            timeout=Duration.seconds(timeout_seconds),
-            reserved_concurrent_executions=reserved_concurrency,
-            role=self.role,
-            log_group=self.log_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment=dict(environment),
-            **(model.function_props(self.role) if model else {}),
-        )
-        if model is not None:
-            model.grant_read(self.role)
-        Validations.of(self.function).acknowledge(
-            Acknowledgment(id="Serverless-LambdaDLQ", reason=SYNCHRONOUS_ONLY)
-        )
-
-    def acknowledge_findings(self, findings: Mapping[str, str]) -> None:
-        """AwsSolutions-IAM5 findings on the role's policy, each with its reason."""
-        policy = self.role.node.find_child("DefaultPolicy")
-        for finding, reason in {
-            "Resource::*": "Only for xray:PutTraceSegments and xray:PutTelemetryRecords, which "
-            "support no resource-level permissions.",
-            **findings,
-        }.items():
-            Validations.of(policy).acknowledge(
-                Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
-            )
-
-
-class BatchWorker(_BatchImageFunction):
+class BatchWorker(ImageFunction):
     """Scores the objects of one item batch: reads batch/in/, writes predictions and errors."""
 
     def __init__(
@@ -145,8 +64,10 @@ class BatchWorker(_BatchImageFunction):
                 contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
                 contract.ENV_ARTIFACTS_BUCKET: bucket.bucket_name,
             },
-            model=model,
+            dlq_reason=SYNCHRONOUS_ONLY,
+            props_for_role=model.function_props,
         )
+        model.grant_read(self.role)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"], resources=[bucket.arn_for_objects(INPUT_OBJECTS)]
@@ -172,7 +93,7 @@ class BatchWorker(_BatchImageFunction):
         )
 
 
-class BatchJobFunction(_BatchImageFunction):
+class BatchJobFunction(ImageFunction):
     """Validates a job (lists its input, writes the manifest) and summarizes it."""
 
     def __init__(
@@ -203,6 +124,7 @@ class BatchJobFunction(_BatchImageFunction):
                 contract.ENV_ARTIFACTS_BUCKET: bucket.bucket_name,
                 contract.ENV_TOLERATED_FAILURE_PERCENTAGE: str(batch.tolerated_failure_percentage),
             },
+            dlq_reason=SYNCHRONOUS_ONLY,
         )
         # Lists a job's input (validate) and its Map results (summarize), nothing else.
         self.role.add_to_policy(

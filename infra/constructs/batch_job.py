@@ -26,7 +26,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.constructs.batch_functions import bucket_arn_text
+from infra.constructs.model_artifacts import bucket_arn_text
 from infra.constructs.retention import log_group
 from infra.settings.batch import BatchSettings
 from infra.settings.retention import RetentionSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -33,6 +33,12 @@ def artifacts_bucket_name(
     """A fixed, globally unique name: other stacks refer to the bucket without cross-stack
     exports, and the bucket is never replaced by accident (its data outlives every deploy)."""
     return BUCKET_NAME_FORMAT.format(env=environment, account=account, region=region)
+
+
+def bucket_arn_text(scope: Construct, environment_name: str) -> str:
+    """The artifacts bucket's ARN as cdk-nag writes it in a finding id."""
+    name = artifacts_bucket_name(environment_name, "<AWS::AccountId>", "<AWS::Region>")
+    return f"arn:{Stack.of(scope).partition}:s3:::{name}"
 
 
 class ModelArtifacts(Construct):

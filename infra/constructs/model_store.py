@@ -10,7 +10,7 @@ batch workers read the bucket; Lambda's logs and image pulls do not cross the VP
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Fn, Stack, Validations
+from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
@@ -18,8 +18,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.image import architecture, image_code
-from infra.constructs.model_artifacts import artifacts_bucket_name
+from infra.constructs.image_function import ImageFunction
+from infra.constructs.model_artifacts import artifacts_bucket_name, bucket_arn_text
 from infra.constructs.model_binding import MOUNT_ACTIONS, WRITE_ACTIONS, ModelMount
 from infra.constructs.retention import (
     RESTRICT_DEFAULT_SG_PROVIDER_ID,
@@ -38,7 +38,7 @@ NFS = ec2.Port.tcp(2049)
 MODEL_OWNER_UID = "1001"
 ACCESS_POINT_PATH = "/models"
 COPY_MEMORY_MB = 1024  # streams in 8 MiB parts: no torch, no model in memory
-COPY_TIMEOUT = Duration.minutes(15)  # Lambda's maximum: about 90 GB at 100 MB/s
+COPY_TIMEOUT_SECONDS = 15 * 60  # Lambda's maximum: about 90 GB at 100 MB/s
 COPY_SERVICE_NAME = "torchlambda-model-copy"
 
 
@@ -189,77 +189,43 @@ class ModelStore(Construct):
         retention: RetentionSettings,
         base_image_uri: str,
     ) -> lambda_.DockerImageFunction:
-        logs_group = log_group(self, "CopyLogs", retention)
-        role = iam.Role(
-            self,
-            "CopyRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"Execution role of the EFS model copy function ({environment_name})",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[logs_group.log_group_arn],
-            )
-        )
         bucket = s3.Bucket.from_bucket_name(
             self, "Artifacts", artifacts_bucket_name(environment_name)
         )
         models_prefix = contract.environment_models_prefix(environment_name)
-        # Any build of this environment: which one is the event's, known only at run time.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{models_prefix}*")]
-            )
-        )
-        copy = lambda_.DockerImageFunction(
+        copy = ImageFunction(
             self,
             "Copy",
-            description=f"Copies a published model build from S3 into EFS ({environment_name})",
-            code=image_code(
-                function, base_image_uri=base_image_uri, cmd=[contract.MODEL_COPY_HANDLER]
-            ),
-            architecture=architecture(function),
-            memory_size=COPY_MEMORY_MB,
-            timeout=COPY_TIMEOUT,
-            role=role,
-            log_group=logs_group,
-            logging_format=lambda_.LoggingFormat.JSON,
-            tracing=lambda_.Tracing.ACTIVE,
+            description=f"EFS model copy function ({environment_name})",
+            cmd=contract.MODEL_COPY_HANDLER,
+            function=function,
+            base_image_uri=base_image_uri,
+            memory_mb=COPY_MEMORY_MB,
+            timeout_seconds=COPY_TIMEOUT_SECONDS,
+            reserved_concurrency=None,
+            retention=retention,
             environment={
                 contract.ENV_SERVICE_NAME: COPY_SERVICE_NAME,
                 contract.ENV_MODEL_BUCKET: bucket.bucket_name,
                 contract.ENV_MODELS_PREFIX: models_prefix,
             },
-            **self.mount.function_props(role, MOUNT_ACTIONS + WRITE_ACTIONS),
+            dlq_reason="Invoked synchronously by `make copy-model`, which reports its answer or "
+            "error; there is no asynchronous event to park in a queue.",
+            props_for_role=lambda role: self.mount.function_props(
+                role, MOUNT_ACTIONS + WRITE_ACTIONS
+            ),
         )
-        self._acknowledge_copy_findings(role, copy, environment_name, models_prefix)
-        return copy
-
-    def _acknowledge_copy_findings(
-        self,
-        role: iam.Role,
-        copy: lambda_.DockerImageFunction,
-        environment_name: str,
-        models_prefix: str,
-    ) -> None:
-        stack = Stack.of(self)
-        name = artifacts_bucket_name(environment_name, "<AWS::AccountId>", "<AWS::Region>")
-        policy = role.node.find_child("DefaultPolicy")
-        for finding, reason in {
-            "Resource::*": "Only for xray:PutTraceSegments and xray:PutTelemetryRecords, which "
-            "support no resource-level permissions.",
-            f"Resource::arn:{stack.partition}:s3:::{name}/{models_prefix}*": "Reads the "
-            "published build its event names, below this environment's models/ prefix; build "
-            "ids exist only at run time.",
-        }.items():
-            Validations.of(policy).acknowledge(
-                Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
-            )
-        Validations.of(copy).acknowledge(
-            Acknowledgment(
-                id="Serverless-LambdaDLQ",
-                reason="Invoked synchronously by `make copy-model`, which reports its answer or "
-                "error; there is no asynchronous event to park in a queue.",
+        # Any build of this environment: which one is the event's, known only at run time.
+        copy.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{models_prefix}*")]
             )
         )
+        copy.acknowledge_findings(
+            {
+                f"Resource::{bucket_arn_text(self, environment_name)}/{models_prefix}*": "Reads "
+                "the published build its event names, below this environment's models/ prefix; "
+                "build ids exist only at run time.",
+            }
+        )
+        return copy.function

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra import dlc
-from infra.constructs.model_artifacts import artifacts_bucket_name
+from infra.constructs.model_artifacts import bucket_arn_text
 from infra.constructs.retention import log_group
 from infra.settings.retention import RetentionSettings
 from infra.settings.training import TrainingSettings
@@ -205,17 +205,14 @@ class TrainingProject(Construct):
                 "runs on the same PyTorch build the inference image is based on.",
             )
         )
-        stack = Stack.of(self)
-        # cdk-nag names pseudo parameters this way in its finding ids.
-        bucket_name = artifacts_bucket_name(environment_name, "<AWS::AccountId>", "<AWS::Region>")
-        bucket_arn_text = f"arn:{stack.partition}:s3:::{bucket_name}"
+        bucket_arn = bucket_arn_text(self, environment_name)
         findings = {
             "Action::kms:GenerateDataKey*": "CDK grant on this project's own encryption key only.",
             "Action::kms:ReEncrypt*": "CDK grant on this project's own encryption key only.",
-            f"Resource::{bucket_arn_text}/{contract.DATA_PREFIX}*": (
+            f"Resource::{bucket_arn}/{contract.DATA_PREFIX}*": (
                 "Reads training data: any object under data/, named by whoever uploads it."
             ),
-            f"Resource::{bucket_arn_text}/{self.model_prefix}*": (
+            f"Resource::{bucket_arn}/{self.model_prefix}*": (
                 "Creates models under this environment's prefix only (If-None-Match: never "
                 "replaces an object); build ids exist at run time."
             ),
