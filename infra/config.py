@@ -20,6 +20,7 @@ from infra.settings.alerting import AlertingSettings
 from infra.settings.api import ApiSettings, Throttling
 from infra.settings.batch import BatchSettings
 from infra.settings.function import FunctionSettings
+from infra.settings.lifecycle import LifecycleSettings
 from infra.settings.model_source import (
     ASSUMED_READ_MB_S,
     INIT_OVERHEAD_S,
@@ -83,6 +84,7 @@ class EnvironmentConfig:
     alerting: AlertingSettings = field(default_factory=AlertingSettings)
     batch: BatchSettings = field(default_factory=BatchSettings)
     model_source: ModelSource = field(default_factory=ImageSource)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     today: dt.date = field(default_factory=dt.date.today, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +118,7 @@ class EnvironmentConfig:
         yield from self.alerting.faults()
         yield from self.training.faults(self.today)
         yield from self.batch.faults()
+        yield from self.lifecycle.faults()
         yield from self._reservation_faults()
         yield from self.model_source.faults()
         yield from self._model_size_faults()
@@ -189,6 +192,8 @@ class EnvironmentConfig:
 DEV = EnvironmentConfig(
     name="dev",
     api=ApiSettings(cors_origins=("http://localhost:3000",)),
+    # New training data retrains dev; the delivery pipeline ships what dev promotes.
+    lifecycle=LifecycleSettings(retrain_on_new_data=True),
 )
 
 STAGING = EnvironmentConfig(

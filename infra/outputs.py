@@ -18,6 +18,7 @@ class Component(StrEnum):
     SERVING = "Serving"
     BATCH = "Batch"
     MODEL_STORE = "ModelStore"  # only where the model source is EFS
+    LIFECYCLE = "Lifecycle"
 
 
 class ArtifactsOutput(StrEnum):
@@ -48,12 +49,17 @@ class ModelStoreOutput(StrEnum):
     COPY_FUNCTION_NAME = "ModelCopyFunctionName"
 
 
+class LifecycleOutput(StrEnum):
+    STATE_MACHINE_ARN = "RetrainStateMachineArn"
+
+
 STACK_OUTPUTS: dict[str, tuple[str, ...]] = {
     Component.ARTIFACTS: tuple(ArtifactsOutput),
     Component.TRAINING: tuple(TrainingOutput),
     Component.SERVING: tuple(ServingOutput),
     Component.BATCH: tuple(BatchOutput),
     Component.MODEL_STORE: tuple(ModelStoreOutput),
+    Component.LIFECYCLE: tuple(LifecycleOutput),
 }
 # Stacks an environment has only when its settings call for them.
 OPTIONAL_COMPONENTS = frozenset({Component.MODEL_STORE})

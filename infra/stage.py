@@ -1,4 +1,4 @@
-"""One environment as a cdk.Stage: its four stacks, their tags, and the outputs they publish.
+"""One environment as a cdk.Stage: its stacks, their tags, and the outputs they publish.
 
 The stage is what a CDK Pipelines wave deploys; `outputs` hands a post-deployment step the
 CfnOutputs it needs (``ShellStep(env_from_cfn_outputs=...)``). Stack names are given explicitly,
@@ -18,11 +18,14 @@ from infra.outputs import Component
 from infra.settings.model_source import EfsSource, ImageSource
 from infra.stacks.artifacts_stack import ArtifactsStack
 from infra.stacks.batch_stack import BatchStack
+from infra.stacks.lifecycle_stack import LifecycleStack
 from infra.stacks.model_store_stack import ModelStoreStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.training_stack import TrainingStack
 
-EnvironmentStack = ArtifactsStack | TrainingStack | ServingStack | BatchStack | ModelStoreStack
+EnvironmentStack = (
+    ArtifactsStack | TrainingStack | ServingStack | BatchStack | LifecycleStack | ModelStoreStack
+)
 
 
 class EnvironmentStage(cdk.Stage):
@@ -80,6 +83,13 @@ class EnvironmentStage(cdk.Stage):
                 Component.BATCH, "Batch scoring: Step Functions Distributed Map over Lambda workers"
             ),
         )
+        self.lifecycle = LifecycleStack(
+            self,
+            Component.LIFECYCLE,
+            training_project=self.training.training.project,
+            alarm_topic=self.serving.monitoring.topic,
+            **stack_props(Component.LIFECYCLE, "Model lifecycle: retrain, evaluate, gate, promote"),
+        )
         self.training.add_stack_dependency(
             self.artifacts, "trains from and publishes to the artifacts bucket"
         )
@@ -87,6 +97,9 @@ class EnvironmentStage(cdk.Stage):
             self.artifacts, "scores from and writes to the artifacts bucket's batch/ prefixes"
         )
         self.batch.add_stack_dependency(self.serving, "alarms publish to the serving alarm topic")
+        self.lifecycle.add_stack_dependency(
+            self.artifacts, "evaluates and promotes builds in the artifacts bucket"
+        )
         if not isinstance(source, ImageSource):
             self.serving.add_stack_dependency(
                 self.artifacts, "the function reads its model from the artifacts bucket"
@@ -105,6 +118,7 @@ class EnvironmentStage(cdk.Stage):
             Component.TRAINING: self.training,
             Component.SERVING: self.serving,
             Component.BATCH: self.batch,
+            Component.LIFECYCLE: self.lifecycle,
         }
         if self.model_store is not None:
             stacks[Component.MODEL_STORE] = self.model_store

@@ -28,6 +28,11 @@ from constructs import Construct
 
 from infra.constructs.model_artifacts import bucket_arn_text
 from infra.constructs.retention import log_group
+from infra.constructs.state_machines import (
+    LAMBDA_TRANSIENT_ERRORS,
+    LOG_DELIVERY_ACTIONS,
+    XRAY_ACTIONS,
+)
 from infra.settings.batch import BatchSettings
 from infra.settings.retention import RetentionSettings
 from torchlambda import contract
@@ -37,30 +42,6 @@ DISTRIBUTED_MAP_POLICY = "DistributedMapPolicy"  # the CDK's child of a state ma
 MAP_LABEL = "ScoreObjects"  # the Map state's name and label: its child executions carry it
 MANIFESTS = contract.batch_manifest_key("*")
 MAP_RESULTS = contract.batch_results_prefix("*") + "*"
-# Lambda's transient errors, throttling included: retried with jittered exponential backoff.
-LAMBDA_TRANSIENT_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
-# CloudWatch Logs' delivery API (the execution log) and X-Ray: no resource-level permissions.
-LOG_DELIVERY_ACTIONS = [
-    "logs:CreateLogDelivery",
-    "logs:GetLogDelivery",
-    "logs:UpdateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:DescribeResourcePolicies",
-    "logs:DescribeLogGroups",
-]
-XRAY_ACTIONS = [
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-]
 
 
 def field(*names: str) -> str:

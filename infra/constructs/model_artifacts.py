@@ -51,7 +51,10 @@ class ModelArtifacts(Construct):
         *,
         bucket_name: str,
         retention: RetentionSettings,
+        events_to_eventbridge: bool = False,
     ) -> None:
+        """`events_to_eventbridge`: S3 sends the bucket's object events to the default bus (the
+        retrain workflow's data trigger listens there)."""
         super().__init__(scope, construct_id)
         access_log_days = max(retention.log_retention_days, 30)
 
@@ -96,4 +99,12 @@ class ModelArtifacts(Construct):
                 )
             ],
         )
+        if events_to_eventbridge:
+            # On the resource itself: the L2's event_bridge_enabled deploys a custom-resource
+            # Lambda function to do what CloudFormation does natively.
+            cfn_bucket = self.bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.add_property_override(
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+            )
         retain_provider_logs(self, retention, AUTO_DELETE_PROVIDER_ID, "AutoDeleteObjectsLogs")

@@ -112,7 +112,7 @@ class TrainingProject(Construct):
             role=self.role.without_policy_updates(),
         )
         self._grant_build_access()
-        self._grant_artifact_access(bucket)
+        self._grant_artifact_access(bucket, environment_name)
         self._acknowledge_findings(environment_name)
 
     def _build_image(self, training: TrainingSettings) -> codebuild.IBuildImage:
@@ -159,7 +159,7 @@ class TrainingProject(Construct):
         self.log_group.grant_write(self.role)
         self.key.grant_encrypt_decrypt(self.role)
 
-    def _grant_artifact_access(self, bucket: s3.IBucket) -> None:
+    def _grant_artifact_access(self, bucket: s3.IBucket, environment_name: str) -> None:
         """Read training data, add this environment's models: nothing else in the bucket."""
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -194,6 +194,16 @@ class TrainingProject(Construct):
                 actions=["s3:PutObject"],
                 resources=[bucket.arn_for_objects(f"{self.model_prefix}{contract.POINTER_FILE}")],
                 conditions={"Null": {"s3:if-match": "false"}},
+            )
+        )
+
+        # Create-only still lets a first object appear: training must never name a champion
+        # (only the retrain workflow's promoter or `make promote` may).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(contract.champion_key(environment_name))],
             )
         )
 

@@ -23,6 +23,7 @@ class ArtifactsStack(Stack):
             "ModelArtifacts",
             bucket_name=artifacts_bucket_name(config.name),
             retention=config.retention,
+            events_to_eventbridge=config.lifecycle.retrain_on_new_data,
         )
         self.outputs = publish_outputs(
             self,

@@ -56,8 +56,8 @@ def state_machine(env: SynthesizedEnvironment) -> tuple[str, dict[str, Any]]:
 
 
 def rendered(value: Any, env: SynthesizedEnvironment) -> str:
-    """A template value as text, with plausible values for its tokens: pseudo parameters, and
-    `arn:...:function:<logical id>` for a function's ARN."""
+    """A template value as text, with plausible values for its tokens: pseudo parameters,
+    `arn:...:function:<logical id>` for a function's ARN, `<output name>` for another stack's."""
     if isinstance(value, str):
         return value
     if "Fn::Join" in value:
@@ -66,6 +66,8 @@ def rendered(value: Any, env: SynthesizedEnvironment) -> str:
     if "Ref" in value:
         ref = value["Ref"]
         return env.config.region if ref == "AWS::Region" else PSEUDO.get(ref, f"<{ref}>")
+    if "Fn::GetStackOutput" in value:  # another stack's value, e.g. the training project
+        return f"<{value['Fn::GetStackOutput']['OutputName']}>"
     if "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         assert attribute == "Arn", value

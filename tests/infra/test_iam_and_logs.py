@@ -71,9 +71,10 @@ def test_every_log_group_has_the_configured_retention(environment: SynthesizedEn
         for component in environment.templates
         for logical_id, group in environment.resources(component, "AWS::Logs::LogGroup").items()
     }
-    # function, API access logs, training, the batch worker, job function and state machine;
-    # where buckets are emptied on delete, that function too
-    assert len(groups) == (6 if environment.config.retention.retain_stateful_resources else 7)
+    # function, API access logs, training, the batch worker, job function and state machine, the
+    # evaluator, promoter and retrain state machine; where buckets are emptied on delete, that
+    # function too
+    assert len(groups) == (9 if environment.config.retention.retain_stateful_resources else 10)
     for logical_id, group in groups.items():
         assert (
             group["Properties"]["RetentionInDays"]
@@ -102,5 +103,6 @@ def test_every_lambda_function_logs_to_a_group_with_retention(
                 group["Properties"]["RetentionInDays"]
                 == environment.config.retention.log_retention_days
             )
-    # inference, batch worker, batch job; where buckets are emptied on delete, that function too
-    assert functions == (3 if environment.config.retention.retain_stateful_resources else 4)
+    # inference, batch worker, batch job, evaluator, promoter; where buckets are emptied on
+    # delete, that function too
+    assert functions == (5 if environment.config.retention.retain_stateful_resources else 6)

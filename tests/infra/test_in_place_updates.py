@@ -54,6 +54,7 @@ def test_stacks_keep_their_cloudformation_names(environment: SynthesizedEnvironm
         f"{env}/Training": f"TorchLambda-Training-{env}",
         f"{env}/Serving": f"TorchLambda-Serving-{env}",
         f"{env}/Batch": f"TorchLambda-Batch-{env}",
+        f"{env}/Lifecycle": f"TorchLambda-Lifecycle-{env}",
     }
 
 

@@ -100,7 +100,7 @@ def test_role_creates_models_and_replaces_only_the_pointer_by_etag(
     writes = {
         object_path(s["Resource"]): s
         for s in statements(environment.template("Training"))
-        if "s3:PutObject" in as_list(s["Action"])
+        if "s3:PutObject" in as_list(s["Action"]) and s["Effect"] == "Allow"
     }
     pointer = "/" + contract.pointer_key(env_name)
     assert writes.keys() == {f"/models/{env_name}/*", pointer}

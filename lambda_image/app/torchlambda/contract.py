@@ -198,3 +198,43 @@ def batch_report_key(job_id: str, input_key: str) -> str:
 def batch_errors_key(job_id: str, input_key: str) -> str:
     """An input object's rejected rows, one JSON line each."""
     return f"{batch_job_prefix(job_id)}errors/{_below_input(input_key)}{ERRORS_SUFFIX}"
+
+
+# ---- The model lifecycle (docs/lifecycle.md) ----------------------------------------------------
+# Below an environment's models/<env>/ prefix:
+#   champion.json                      the build the environment serves and why, moved only by a
+#                                      conditional write (If-Match its ETag, If-None-Match: * first)
+#   <build id>/test.csv                the build's held-out test split (book CSV, y,x), published
+#                                      with its model
+#   <build id>/evaluation.json         the build scored against the champion, written create-only
+# The retrain workflow trains a candidate (published as any build is), evaluates it, gates it and
+# promotes it; a promotion is announced on the default event bus.
+
+CHAMPION_FILE = "champion.json"
+TEST_SPLIT_FILE = "test.csv"
+EVALUATION_FILE = "evaluation.json"
+DEFAULT_HOLDOUT_KEY = DATA_PREFIX + "holdout.csv"
+# The evaluation set a workflow scores both models on: a key under data/, or this word for the
+# candidate's own published test split.
+CANDIDATE_TEST_SPLIT = "candidate"
+EVALUATE_HANDLER = "torchlambda.lifecycle.evaluate_handler.handler"
+PROMOTE_HANDLER = "torchlambda.lifecycle.promote_handler.handler"
+LIFECYCLE_SERVICE_NAME = "torchlambda-lifecycle"
+# Read by the evaluate and promote functions (set by the CDK).
+ENV_ENVIRONMENT_NAME = "ENVIRONMENT_NAME"
+ENV_EVALUATION_SET = "EVALUATION_SET"
+# The event a promotion puts on the default bus; the delivery pipeline starts on dev's.
+LIFECYCLE_EVENT_SOURCE = "torchlambda.lifecycle"
+CHAMPION_PROMOTED = "Champion promoted"
+
+
+def champion_key(environment: str) -> str:
+    return environment_models_prefix(environment) + CHAMPION_FILE
+
+
+def test_split_key(environment: str, build_id: str) -> str:
+    return model_key(environment, build_id, TEST_SPLIT_FILE)
+
+
+def evaluation_key(environment: str, build_id: str) -> str:
+    return model_key(environment, build_id, EVALUATION_FILE)
