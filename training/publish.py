@@ -11,6 +11,10 @@ build's files, and the pointer is replaced only if it still has the ETag read be
 (``If-Match``; ``If-None-Match`` when there was none), so of two builds racing to move it the
 later one fails instead of silently undoing the other.
 
+With ``--test-split``, the test split training held out (book CSV, ``y,x``) goes up too, to
+``models/<env>/<build id>/test.csv`` (create-only, before the pointer): the retrain workflow can
+score the candidate and the champion on it.
+
 The build id may be CodeBuild's ``CODEBUILD_BUILD_ID`` as is (``<project name>:<uuid>``): only the
 part after the last colon is used, so keys read ``models/dev/3f1c...-.../model.pth``.
 """
@@ -18,10 +22,7 @@ part after the last colon is used, so keys read ``models/dev/3f1c...-.../model.p
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
-import re
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -32,26 +33,31 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tooling.arguments import OneLineParser
+from torchlambda import build_ids
 from torchlambda.contract import (
     CARD_FILE,
     PLOT_FILE,
     POINTER_FILE,
     WEIGHTS_FILE,
+    held_out_split_key,
     model_prefix,
     pointer_key,
 )
 from torchlambda.predictor.artifact import CARD_SCHEMA_VERSION, ArtifactError, load_artifact
+from torchlambda.s3_conditional import (
+    CREATE_ONLY,
+    ConditionFailed,
+    PutFailed,
+    conditional_put,
+    unchanged_since,
+)
 
 CONTENT_TYPES = {
     WEIGHTS_FILE: "application/octet-stream",
     CARD_FILE: "application/json",
     PLOT_FILE: "image/png",
 }
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-# S3's answers to a conditional write that lost: 412 the condition failed, 409 a concurrent
-# conditional write to the same key, NoSuchKey an If-Match on a key deleted since it was read.
-_LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"}
-_CREATE_ONLY: Mapping[str, str] = {"IfNoneMatch": "*"}
+TEST_SPLIT_CONTENT_TYPE = "text/csv"
 
 
 class PublishError(RuntimeError):
@@ -59,11 +65,11 @@ class PublishError(RuntimeError):
 
 
 def clean_build_id(raw: str) -> str:
-    """`project:uuid` (CodeBuild's build id) -> `uuid`; anything else must already be key-safe."""
-    build_id = raw.rsplit(":", 1)[-1]
-    if not _SAFE_NAME.fullmatch(build_id):
-        raise PublishError(f"build id {raw!r} does not give a safe S3 key segment")
-    return build_id
+    """`project:uuid` (CodeBuild's build id) -> `uuid` (`torchlambda.build_ids`' rule)."""
+    try:
+        return build_ids.clean_build_id(raw)
+    except build_ids.BuildIdError as error:
+        raise PublishError(str(error)) from None
 
 
 def verified_card(model_dir: Path, max_val_mse: float | None) -> dict[str, Any]:
@@ -96,23 +102,31 @@ def publish(
     environment: str,
     build_id: str,
     max_val_mse: float | None = None,
+    test_split: Path | None = None,
 ) -> dict[str, Any]:
-    """Upload the artifact, then the pointer; returns the pointer. `s3` is a boto3 S3 client."""
-    if not _SAFE_NAME.fullmatch(environment):
+    """Upload the artifact (and the test split), then the pointer; returns the pointer. `s3` is a
+    boto3 S3 client."""
+    if not build_ids.is_key_segment(environment):
         raise PublishError(f"environment name {environment!r} is not a safe S3 key segment")
     build_id = clean_build_id(build_id)
     card = verified_card(model_dir, max_val_mse)
+    if test_split is not None and not test_split.is_file():
+        raise PublishError(f"{test_split}: test split not found")
     prefix = model_prefix(environment, build_id)
     pointer_condition = _unchanged_condition(s3, bucket, pointer_key(environment))
-    for name, content_type in CONTENT_TYPES.items():
-        body = (model_dir / name).read_bytes()
+    uploads = [(model_dir / name, prefix + name, kind) for name, kind in CONTENT_TYPES.items()]
+    if test_split is not None:
+        uploads.append(
+            (test_split, held_out_split_key(environment, build_id), TEST_SPLIT_CONTENT_TYPE)
+        )
+    for path, key, content_type in uploads:
         _put(
             s3,
             bucket,
-            prefix + name,
-            body,
+            key,
+            path.read_bytes(),
             content_type,
-            condition=_CREATE_ONLY,
+            condition=CREATE_ONLY,
             lost=f"already exists: build {build_id} was published before; nothing replaced",
         )
     pointer = {
@@ -151,8 +165,8 @@ def _unchanged_condition(s3: Any, bucket: str, key: str) -> Mapping[str, str]:
         raise PublishError(f"s3://{bucket}/{key}: cannot read ({error})") from None
     for item in listing.get("Contents", []):
         if item["Key"] == key:
-            return {"IfMatch": item["ETag"]}
-    return _CREATE_ONLY
+            return unchanged_since(item["ETag"])
+    return unchanged_since(None)
 
 
 def _put(
@@ -166,23 +180,12 @@ def _put(
     lost: str,
 ) -> None:
     """Upload `body` if `condition` holds; PublishError(`lost`) if it does not."""
-    # S3 checks the SHA-256 on arrival, so a corrupted upload fails instead of being stored.
-    checksum = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
     try:
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type,
-            ChecksumSHA256=checksum,
-            **condition,
-        )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in _LOST_RACE:
-            raise PublishError(f"s3://{bucket}/{key}: {lost}") from None
-        raise PublishError(f"s3://{bucket}/{key}: upload failed ({error})") from None
-    except BotoCoreError as error:
-        raise PublishError(f"s3://{bucket}/{key}: upload failed ({error})") from None
+        conditional_put(s3, bucket, key, body, content_type=content_type, condition=condition)
+    except ConditionFailed:
+        raise PublishError(f"s3://{bucket}/{key}: {lost}") from None
+    except PutFailed as error:
+        raise PublishError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-val-mse", type=float, help="refuse to publish above this validation MSE"
     )
+    parser.add_argument(
+        "--test-split",
+        type=Path,
+        help="the test split training held out (its --test-split-out), published beside the model",
+    )
     return parser
 
 
@@ -213,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             environment=args.environment,
             build_id=args.build_id,
             max_val_mse=args.max_val_mse,
+            test_split=args.test_split,
         )
     except PublishError as error:
         print(f"error: {error}", file=sys.stderr)

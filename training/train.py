@@ -1,5 +1,10 @@
 """``python -m training.train``: train the model and write its artifact directory.
 
+With ``--test-split-out``, the rows held out for testing are also written there, as book CSV
+(``y,x``), once the model is: the publisher puts them beside the model, and the retrain workflow
+scores the candidate and the champion on them. They stay out of the model directory, which is
+what the image bakes in.
+
 Exit status: 0 written; 1 bad data or unwritable output; 2 bad arguments; 3 the quality gate
 refused the model (nothing written); 130 interrupted (nothing written).
 """
@@ -21,7 +26,12 @@ import torch
 from torch import nn
 
 from tooling.arguments import USAGE_ERROR, OneLineParser, checked
-from tooling.atomic import InterruptedAfterWrite, OutputError, write_directory_atomically
+from tooling.atomic import (
+    InterruptedAfterWrite,
+    OutputError,
+    write_directory_atomically,
+    write_file_atomically,
+)
 from tooling.interrupts import sigterm_as_interrupt
 from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
 from torchlambda.predictor.architecture import DEFAULT_SPEC, ArchitectureSpec, build_model
@@ -97,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_fraction,
         default=0.2,
         help="share of --data held out for testing without --test-data (default 0.2)",
+    )
+    arg(
+        "--test-split-out",
+        type=Path,
+        help="also write the test split here, as book CSV (y,x), for the publisher",
     )
     return parser
 
@@ -175,8 +190,18 @@ def evaluate(model: nn.Module, data: Dataset) -> dict[str, float]:
     return {"mse": float((error**2).mean()), "mae": float(error.abs().mean())}
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    split_out: Path | None = args.test_split_out
+    if split_out is not None and split_out.absolute().is_relative_to(args.out.absolute()):
+        raise UsageError(
+            f"--test-split-out {split_out} is inside --out {args.out}: the model directory "
+            "holds the model alone (the image bakes it in); write the split beside it"
+        )
+
+
 def train(args: argparse.Namespace, progress: Progress) -> None:
     started = time.perf_counter()
+    check_outputs(args)
     device = resolve_device(args.device)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
@@ -243,6 +268,25 @@ def train(args: argparse.Namespace, progress: Progress) -> None:
 
     write_directory_atomically(args.out, write, replaced={WEIGHTS_FILE, CARD_FILE, PLOT_FILE})
     print(f"wrote {args.out}/{{{WEIGHTS_FILE},{CARD_FILE},{PLOT_FILE}}}")
+    if args.test_split_out is not None:
+        write_test_split(args.test_split_out, splits.test)
+        print(f"wrote {args.test_split_out} ({len(splits.test)} test rows)")
+
+
+def book_csv(data: Dataset) -> bytes:
+    """`y,x` rows without a header; repr is the shortest text that reads back as the same float,
+    so the published split holds exactly the rows the card's test metrics were computed on."""
+    return "".join(f"{y!r},{x!r}\n" for x, y in zip(data.x, data.y, strict=True)).encode("ascii")
+
+
+def write_test_split(path: Path, test: Dataset) -> None:
+    try:
+        write_file_atomically(path, book_csv(test))
+    except OSError as error:
+        raise OutputError(
+            f"{path}: cannot write the test split ({error.strerror or error}); the model was "
+            "written, but do not publish it without its test split"
+        ) from None
 
 
 def check_finite(metrics: dict[str, dict[str, float]]) -> None:

@@ -23,7 +23,8 @@ from torchlambda import contract
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The source zip holds exactly what training needs, at the same paths as in the repository:
 # the training package, the tooling it shares with ops, and of the runtime package what it
-# shares with the inference image (the contract and the model definition).
+# shares with the inference image (the contract, the model definition, build ids and S3's
+# conditional writes).
 SOURCE_EXCLUDES = [
     "*",
     ".*",
@@ -36,6 +37,8 @@ SOURCE_EXCLUDES = [
     "!lambda_image/app/torchlambda",
     "!lambda_image/app/torchlambda/__init__.py",
     "!lambda_image/app/torchlambda/contract.py",
+    "!lambda_image/app/torchlambda/build_ids.py",
+    "!lambda_image/app/torchlambda/s3_conditional.py",
     "!lambda_image/app/torchlambda/predictor",
     "!lambda_image/app/torchlambda/predictor/**",
     "training/data",  # data comes from the bucket's data/ prefix

@@ -61,6 +61,8 @@ IMPORTS = {
     contract.BATCH_WORKER_HANDLER: {"boto3", "isal", "torch"},
     contract.BATCH_JOB_HANDLER: {"boto3"},
     contract.MODEL_COPY_HANDLER: {"boto3"},
+    contract.EVALUATE_HANDLER: {"boto3", "isal", "torch"},
+    contract.PROMOTE_HANDLER: {"boto3"},
 }
 # With its model in S3, the online handler imports the AWS SDK to download it (only then).
 IMPORTS_WITH_THE_MODEL_IN_S3 = {contract.HANDLER: {"boto3", "torch"}}
@@ -90,8 +92,8 @@ def shipped_distributions() -> set[str]:
 def init_with_only_shipped(
     model: Path, handler: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """`handler`'s module imported (its init runs at import) with the batch functions' and the
-    copy function's variables, and `env`."""
+    """`handler`'s module imported (its init runs at import) with the batch functions', the copy
+    function's and the lifecycle functions' variables, and `env`."""
     return subprocess.run(
         [sys.executable, "-c", INIT_WITH_ONLY_SHIPPED],
         cwd=ROOT / "lambda_image" / "app",
@@ -103,6 +105,8 @@ def init_with_only_shipped(
             contract.ENV_TOLERATED_FAILURE_PERCENTAGE: "1",
             contract.ENV_MODEL_BUCKET: "artifacts",
             contract.ENV_MODELS_PREFIX: "models/dev/",
+            contract.ENV_ENVIRONMENT_NAME: "dev",
+            contract.ENV_EVALUATION_SET: contract.CANDIDATE_TEST_SPLIT,
             "AWS_DEFAULT_REGION": "us-west-2",
             "PYTHONPATH": str(ROOT),  # tooling.locks, for the names
             "POWERTOOLS_METRICS_DISABLED": "true",

@@ -32,6 +32,8 @@ SOURCE_ZIP_PATHS = (
     "tooling",
     "lambda_image/app/torchlambda/__init__.py",
     "lambda_image/app/torchlambda/contract.py",
+    "lambda_image/app/torchlambda/build_ids.py",
+    "lambda_image/app/torchlambda/s3_conditional.py",
     "lambda_image/app/torchlambda/predictor",
 )
 NOT_NEEDED = ("data", "benchmarks", "__pycache__")
@@ -96,6 +98,9 @@ def test_train_then_publish_with_arguments_their_parsers_accept(
     assert train_args.max_val_mse == publish_args.max_val_mse == 25.0
     assert train_args.device == "auto"
     assert publish_args.model_dir == train_args.out
+    # The split goes beside the model directory (which must hold the model alone), then up.
+    assert publish_args.test_split == train_args.test_split_out
+    assert not train_args.test_split_out.is_relative_to(train_args.out)
     assert publish_args.environment == "dev"
     assert publish.clean_build_id(publish_args.build_id) == "0f9c2d4e-1111-2222-3333"
 

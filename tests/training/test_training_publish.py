@@ -228,3 +228,24 @@ def test_a_pointer_deleted_during_the_publish_is_not_recreated(s3: Any, model_di
     with pytest.raises(PublishError, match="changed by another publish"):
         run(Deleting(s3), model_dir)
     assert POINTER not in keys(s3)
+
+
+def test_the_test_split_goes_up_create_only_before_the_pointer(
+    s3: Any, model_dir: Path, tmp_path: Path
+) -> None:
+    split = tmp_path / "test.csv"
+    split.write_bytes(b"1.5,2.0\n")
+    recording = RecordingS3(s3)
+    run(recording, model_dir, test_split=split)
+    prefix = f"models/dev/{UUID}/"
+    assert recording.keys[-2:] == [prefix + "test.csv", POINTER]
+    put = recording.puts[-2]
+    assert put["IfNoneMatch"] == "*" and put["ContentType"] == "text/csv"
+    stored = s3.get_object(Bucket="artifacts", Key=prefix + "test.csv")["Body"].read()
+    assert stored == b"1.5,2.0\n"
+
+
+def test_a_missing_test_split_publishes_nothing(s3: Any, model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(PublishError, match=r"test\.csv: test split not found"):
+        run(s3, model_dir, test_split=tmp_path / "test.csv")
+    assert keys(s3) == []

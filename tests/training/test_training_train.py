@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from torchlambda.contract import CARD_FILE, PLOT_FILE, WEIGHTS_FILE
+from torchlambda.contract import CARD_FILE, DEFAULT_MAX_ABS_X, PLOT_FILE, WEIGHTS_FILE
+from torchlambda.lifecycle.labelled_rows import LabelledRows
+from torchlambda.lifecycle.scoring import mean_squared_errors
 from torchlambda.predictor.architecture import DEFAULT_SPEC, build_model
 from torchlambda.predictor.artifact import (
     CARD_SCHEMA_VERSION,
@@ -18,7 +20,7 @@ from torchlambda.predictor.artifact import (
     read_card,
     sha256_file,
 )
-from training import train
+from training import data, train
 from training.fit import FitConfig, Standardizer, fit, fold_standardization
 from training.progress import Progress
 
@@ -108,6 +110,43 @@ def test_the_shared_loader_serves_what_the_card_measured(trained: Path, book_csv
     _, validation = train.split(rest, 0.2, 0, "validation")
     metrics = train.evaluate(loaded.module, validation)
     assert metrics["mse"] == pytest.approx(card["metrics"]["validation"]["mse"], rel=1e-6)
+
+
+def test_the_test_split_is_written_beside_the_model_for_the_evaluator(
+    tmp_path: Path, book_csv: Path, train_tiny: Trainer
+) -> None:
+    out, split_out = tmp_path / "model", tmp_path / "build" / "test.csv"
+    assert train_tiny(out, "--test-split-out", str(split_out)) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([CARD_FILE, PLOT_FILE, WEIGHTS_FILE])
+    _, test = data.split(data.read_dataset(str(book_csv)), 0.2, 0, "test")
+    with split_out.open("rb") as stream:
+        rows = LabelledRows(stream, str(split_out), DEFAULT_MAX_ABS_X)
+        chunks = list(rows)
+    # Exactly the rows held out (repr round-trips every float), read as the evaluator reads them.
+    assert [x for chunk in chunks for x in chunk.xs] == list(test.x)
+    assert [y for chunk in chunks for y in chunk.ys] == list(test.y)
+    loaded = load_artifact(out)
+    assert loaded.card is not None
+    (mse,) = mean_squared_errors(chunks, [loaded.module])
+    assert mse == pytest.approx(loaded.card["metrics"]["test"]["mse"], rel=1e-5)
+
+
+def test_a_test_split_inside_the_model_directory_is_refused(
+    tmp_path: Path, train_tiny: Trainer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "model"
+    assert train_tiny(out, "--test-split-out", str(out / "test.csv")) == train.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert error.startswith("error: --test-split-out ") and error.count("\n") == 1
+    assert "is inside --out" in error
+    assert not out.exists()
+
+
+def test_a_refused_model_writes_no_test_split(tmp_path: Path, train_tiny: Trainer) -> None:
+    split_out = tmp_path / "test.csv"
+    argv = ("--max-val-mse", "0.001", "--test-split-out", str(split_out))
+    assert train_tiny(tmp_path / "model", *argv) == train.EXIT_GATE
+    assert not split_out.exists()
 
 
 def test_a_bare_state_dict_round_trips(trained: Path, tmp_path: Path) -> None:

@@ -232,7 +232,7 @@ def champion_key(environment: str) -> str:
     return environment_models_prefix(environment) + CHAMPION_FILE
 
 
-def test_split_key(environment: str, build_id: str) -> str:
+def held_out_split_key(environment: str, build_id: str) -> str:
     return model_key(environment, build_id, TEST_SPLIT_FILE)
 
 
