@@ -43,6 +43,14 @@ ROWS: tuple[tuple[str, Callable[[EnvironmentConfig], str]], ...] = (
     ),
     ("Training image", lambda c: f"`{c.training.image.name}` on {c.training.compute}"),
     ("Quality gate", lambda c: f"validation MSE <= {c.training.max_validation_mse:g}"),
+    ("Retrain triggers", lambda c: c.lifecycle.triggers_description),
+    (
+        "Promotion gate",
+        lambda c: (
+            f"MSE <= {c.lifecycle.gate.max_mse:g} on {c.lifecycle.evaluation_set_description}, "
+            f">= {c.lifecycle.gate.min_relative_improvement:.0%} better than the champion"
+        ),
+    ),
     (
         "Batch workers",
         lambda c: (

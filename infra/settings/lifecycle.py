@@ -36,6 +36,22 @@ class LifecycleSettings:
     def evaluates_on_holdout(self) -> bool:
         return self.evaluation_set != contract.CANDIDATE_TEST_SPLIT
 
+    @property
+    def evaluation_set_description(self) -> str:
+        return (
+            f"`{self.evaluation_set}`"
+            if self.evaluates_on_holdout
+            else "the candidate's test split"
+        )
+
+    @property
+    def triggers_description(self) -> str:
+        """What starts a retrain, for people: `make retrain` always does."""
+        triggers = [f"`{self.schedule}`"] if self.schedule else []
+        if self.retrain_on_new_data:
+            triggers.append("new data")
+        return ", ".join([*triggers, "`make retrain`"])
+
     def faults(self) -> Iterator[str]:
         if self.schedule is not None and not _SCHEDULE.fullmatch(self.schedule):
             yield (
