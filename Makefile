@@ -54,6 +54,13 @@ synth: setup ## Synthesize every environment (or ENV=name) into cdk.out, offline
 	$(CDK) synth --quiet $(if $(ENV),-c env=$(ENV)) '**'
 	@ls cdk.out/assembly-*/*.template.json | sed 's|^|  |'
 
+.PHONY: synth-delivery
+synth-delivery: setup ## Synthesize the delivery pipeline's stack (DELIVERY in infra/config.py) into cdk.out, offline
+	@# The pipeline's synth step runs this too: the cloud assembly holds the delivery stack at the
+	@# top and every environment's stage (its waves) beside it.
+	$(CDK) synth --quiet -c delivery=1
+	@ls cdk.out/*.template.json cdk.out/assembly-*/*.template.json | sed 's|^|  |'
+
 .PHONY: test
 test: setup ## Run the whole suite and every gate (nag, cfn-lint, hadolint, ruff, mypy)
 	$(PY) -m pytest
@@ -214,8 +221,21 @@ copy-model: setup ## Copy a published build onto an EFS environment's file syste
 	$(OPS) copy-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)')
 
 .PHONY: fetch-model
-fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev [BUILD=id]
-	$(OPS) fetch-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)')
+fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev [BUILD=id | FROM=latest|champion]
+	$(OPS) fetch-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)') $(if $(FROM),--from '$(FROM)')
+
+.PHONY: retrain
+retrain: setup ## Retrain in the cloud (train, evaluate, gate, promote), follow it: ENV=dev
+	$(OPS) retrain --env '$(ENV)'
+
+# FORCE is free text: it reaches the command from make's environment, any quote in it intact.
+.PHONY: promote
+promote: setup ## Make a build the champion through the gate (roll back: FORCE=reason): ENV=dev BUILD=id [FORCE=reason]
+	$(OPS) promote --env '$(ENV)' --build '$(BUILD)' $(if $(FORCE),--force "$$FORCE")
+
+.PHONY: champion
+champion: setup ## What an environment serves and why, beside the newest build: ENV=dev
+	$(OPS) champion --env '$(ENV)'
 
 .PHONY: batch
 batch: setup ## Score a data set with the batch job, follow it: ENV=dev INPUT=path-or-s3-uri [OUTPUT=dir]
@@ -230,5 +250,5 @@ logs: setup ## Follow the inference function's logs until Ctrl-C: ENV=dev [SINCE
 	$(OPS) logs --env '$(ENV)' $(if $(SINCE),--since '$(SINCE)') $(if $(value FILTER),--filter '$(value FILTER)')
 
 .PHONY: cost
-cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20] [SIZE_MB=2048] [INITS=360]
-	$(OPS) cost --env '$(ENV)' $(if $(REQUESTS),--requests '$(REQUESTS)') $(if $(DURATION_MS),--duration-ms '$(DURATION_MS)') $(if $(SIZE_MB),--size-mb '$(SIZE_MB)') $(if $(INITS),--inits '$(INITS)') $(if $(PLOT),--plot '$(PLOT)')
+cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20] [SIZE_MB=2048] [INITS=360] [RETRAINS=4] [TRAIN_MINUTES=10] [RUNS=20]
+	$(OPS) cost --env '$(ENV)' $(if $(REQUESTS),--requests '$(REQUESTS)') $(if $(DURATION_MS),--duration-ms '$(DURATION_MS)') $(if $(SIZE_MB),--size-mb '$(SIZE_MB)') $(if $(INITS),--inits '$(INITS)') $(if $(RETRAINS),--retrains '$(RETRAINS)') $(if $(TRAIN_MINUTES),--train-minutes '$(TRAIN_MINUTES)') $(if $(RUNS),--pipeline-runs '$(RUNS)') $(if $(PLOT),--plot '$(PLOT)')

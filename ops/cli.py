@@ -16,11 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import ConfigError, EnvironmentConfig, get_environment
+from infra.settings.lifecycle import MAX_TRAINING_MINUTES
+from ops.cost.lifecycle import PIPELINE_RUNS, TRAIN_MINUTES
 from ops.cost.model_source import LARGEST_MODEL_MB
 from ops.cost.units import parse_count
 from ops.errors import OpsError, explain_aws_error
 from ops.logs.duration import parse_duration
+from ops.model.store import Pointer
 from tooling.arguments import USAGE_ERROR, OneLineParser, checked
+from torchlambda.build_ids import BuildIdError, clean_build_id
 
 DEFAULT_DURATION_MS = 20.0
 MAX_DURATION_MS = 900_000  # Lambda's 15-minute ceiling
@@ -64,6 +68,18 @@ model_size_mb = checked(
 init_count = checked(
     parse_count, lambda n: n >= 0, "INITS to be model loads a month, e.g. 360, 2.5k or 0"
 )
+# The cost command's lifecycle arguments (ops.cost.lifecycle loads nothing heavy either).
+retrain_count = checked(
+    float, lambda n: 0 <= n < math.inf, "RETRAINS to be retrains a month, e.g. 4, 30 or 0"
+)
+train_minutes = checked(
+    float,
+    lambda minutes: 0 < minutes <= MAX_TRAINING_MINUTES,
+    f"TRAIN_MINUTES to be a training build's minutes in (0, {MAX_TRAINING_MINUTES}]",
+)
+pipeline_runs = checked(
+    int, lambda n: n >= 0, "RUNS to be delivery pipeline runs a month, a whole number >= 0"
+)
 smoke_requests = checked(int, lambda n: n >= 1, "SMOKE_REQUESTS to be a whole number >= 1")
 smoke_deadline = checked(
     float, lambda s: 0 < s < math.inf, "SMOKE_DEADLINE to be a number of seconds > 0"
@@ -84,6 +100,70 @@ def since(text: str) -> int:
         return parse_duration(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"SINCE={error}") from None
+
+
+def build_to_promote(text: str) -> str:
+    if not text.strip():  # `make promote` without BUILD
+        raise argparse.ArgumentTypeError(
+            "BUILD is empty: give the id of a published build to promote (`make champion` "
+            "names the champion and the newest build)"
+        )
+    try:
+        return clean_build_id(text.strip())
+    except BuildIdError:
+        raise argparse.ArgumentTypeError(
+            f"BUILD={text!r} is not a build id; use the id a training build published "
+            "(CodeBuild's project:uuid, or just the uuid)"
+        ) from None
+
+
+def force_reason(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "FORCE is empty: give the reason to promote past the gate, e.g. "
+            "FORCE='rollback: the new model misbehaves'"
+        )
+    return text.strip()
+
+
+def model_pointer(text: str) -> Pointer:
+    try:
+        return Pointer(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"FROM={text!r}: expected latest (the newest published build) or champion (the "
+            "build promoted for the environment)"
+        ) from None
+
+
+def add_lifecycle_commands(commands: Any) -> None:
+    """retrain, promote and champion: the model lifecycle (docs/lifecycle.md)."""
+    retrain = commands.add_parser(
+        "retrain", help="run the retrain workflow (train, evaluate, gate, promote), follow it"
+    )
+    retrain.add_argument("--env", type=environment, required=True)
+    retrain.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    retrain.set_defaults(run=run_retrain)
+
+    promote = commands.add_parser(
+        "promote",
+        help="make a published build the champion, through the gate",
+        description="Evaluate BUILD against the environment's champion on the configured "
+        "evaluation set, judge it with the environment's gate, and move champion.json to it. "
+        "FORCE=<reason> promotes a build the gate refuses and records why. To roll back, "
+        "promote the previous champion (`make champion` names it): "
+        "make promote ENV=prod BUILD=<previous build> FORCE='rollback: <why>'",
+    )
+    promote.add_argument("--env", type=environment, required=True)
+    promote.add_argument("--build", type=build_to_promote, required=True, help="build id")
+    promote.add_argument(
+        "--force", type=force_reason, help="why to promote even if the gate refuses (recorded)"
+    )
+    promote.set_defaults(run=run_promote)
+
+    champion = commands.add_parser("champion", help="what an environment serves, and why")
+    champion.add_argument("--env", type=environment, required=True)
+    champion.set_defaults(run=run_champion)
 
 
 def build_parser() -> MakeParser:
@@ -111,7 +191,13 @@ def build_parser() -> MakeParser:
 
     fetch = commands.add_parser("fetch-model", help="install a published model into the image")
     fetch.add_argument("--env", type=environment, required=True)
-    fetch.add_argument("--build", help="build id (default: the one latest.json points at)")
+    fetch.add_argument("--build", help="build id (default: the one --from points at)")
+    fetch.add_argument(
+        "--from",
+        dest="source",
+        type=model_pointer,
+        help="latest (default: the newest published build) or champion (the promoted one)",
+    )
     fetch.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
     fetch.set_defaults(run=run_fetch_model)
 
@@ -119,6 +205,7 @@ def build_parser() -> MakeParser:
     copy.add_argument("--env", type=environment, required=True)
     copy.add_argument("--build", help="build id (default: the one the config pins)")
     copy.set_defaults(run=run_copy_model)
+    add_lifecycle_commands(commands)
 
     smoke = commands.add_parser("smoke", help="check a deployed or local API against the contract")
     smoke.add_argument("--env", type=environment, help="read ApiUrl and auth from the environment")
@@ -156,6 +243,21 @@ def build_parser() -> MakeParser:
     )
     cost.add_argument(
         "--inits", type=init_count, help="model loads a month (default: estimated from traffic)"
+    )
+    cost.add_argument(
+        "--retrains", type=retrain_count, help="retrains a month (default: from the config)"
+    )
+    cost.add_argument(
+        "--train-minutes",
+        type=train_minutes,
+        default=TRAIN_MINUTES,
+        help="one training build's minutes (default %(default)g)",
+    )
+    cost.add_argument(
+        "--pipeline-runs",
+        type=pipeline_runs,
+        default=PIPELINE_RUNS,
+        help="delivery pipeline runs a month (default %(default)d)",
     )
     cost.add_argument("--plot", type=Path, help="PNG to write (default docs/cost-<env>.png)")
     cost.set_defaults(run=run_cost)
@@ -214,10 +316,45 @@ def run_fetch_model(args: argparse.Namespace) -> int:
 
     clients = AwsClients(args.env)
     model_dir = args.model_dir or MODEL_DIR
+    if args.build is not None and args.source is not None:
+        raise OpsError(f"BUILD={args.build} and FROM={args.source} each choose a build; give one")
     bucket = stack_output(clients.cloudformation, args.env, "ArtifactsBucketName")
-    fetched = fetch_model(clients.s3, bucket, args.env.name, args.build, model_dir=model_dir)
+    fetched = fetch_model(
+        clients.s3,
+        bucket,
+        args.env.name,
+        args.build,
+        model_dir=model_dir,
+        source=args.source or Pointer.LATEST,
+    )
     report_fetch(fetched, args.env.name, model_dir, say)
     return 0
+
+
+def run_retrain(args: argparse.Namespace) -> int:
+    from ops.aws import AwsClients
+    from ops.lifecycle.follow import ExecutionFollower
+    from ops.lifecycle.retrain import retrain
+    from tooling.status_line import StatusLine
+
+    def follower(sfn: Any) -> ExecutionFollower:
+        return ExecutionFollower(sfn, StatusLine(), poll_seconds=args.poll_seconds)
+
+    return retrain(AwsClients(args.env), args.env, follower, say)
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    from ops.aws import AwsClients
+    from ops.lifecycle.promote import promote_build
+
+    return promote_build(AwsClients(args.env), args.env, args.build, args.force, say)
+
+
+def run_champion(args: argparse.Namespace) -> int:
+    from ops.aws import AwsClients
+    from ops.lifecycle.champion import show_champion
+
+    return show_champion(AwsClients(args.env), args.env, say)
 
 
 def run_copy_model(args: argparse.Namespace) -> int:
@@ -246,10 +383,16 @@ def run_logs(args: argparse.Namespace) -> int:
 
 
 def run_cost(args: argparse.Namespace) -> int:
+    from ops.cost.lifecycle import lifecycle_cost
     from ops.cost.model import Workload, compare, setup_from_config
     from ops.cost.model_source import compare_sources, configured_size_mb, source_workload
     from ops.cost.plot import plot_costs
-    from ops.cost.report import cost_lines, describe_provisioned, model_source_lines
+    from ops.cost.report import (
+        cost_lines,
+        describe_provisioned,
+        lifecycle_lines,
+        model_source_lines,
+    )
 
     config: EnvironmentConfig = args.env
     setup = setup_from_config(config)
@@ -261,7 +404,19 @@ def run_cost(args: argparse.Namespace) -> int:
         model_size_mb=size_mb,
         comparison_size_mb=args.size_mb or size_mb,
     )
-    for line in [*cost_lines(config, comparison), "", *model_source_lines(config, sources)]:
+    lifecycle = lifecycle_cost(
+        config,
+        retrains=args.retrains,
+        training_minutes=args.train_minutes,
+        pipeline_runs=args.pipeline_runs,
+    )
+    for line in [
+        *cost_lines(config, comparison),
+        "",
+        *model_source_lines(config, sources),
+        "",
+        *lifecycle_lines(config, lifecycle),
+    ]:
         say(line)
     plot = args.plot or Path("docs") / f"cost-{config.name}.png"
     title = (

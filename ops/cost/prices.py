@@ -1,8 +1,8 @@
 """List prices the cost model uses: the one place to update when AWS changes them.
 
 us-east-1 on-demand list prices (us-west-2, the default region, lists the same figures), from
-AWS's Lambda, API Gateway, EC2, Step Functions, S3, EFS, ECR and VPC pricing pages, free tiers
-left out. Change the figures and ``AS_OF`` together.
+AWS's Lambda, API Gateway, EC2, Step Functions, S3, EFS, ECR, VPC, CodeBuild, CodePipeline,
+EventBridge and SNS pricing pages, free tiers left out. Change the figures and ``AS_OF`` together.
 """
 
 from __future__ import annotations
@@ -63,6 +63,15 @@ class Prices:
     ecr_storage_gb_month: float
     # A gateway endpoint has no hourly or per-GB charge (unlike NAT and interface endpoints).
     vpc_s3_gateway_endpoint_per_hour: float
+    # The model lifecycle (docs/cost.md). CodeBuild on-demand EC2 Linux builds, per build minute
+    # (each build rounded up to the minute), by the pricing page's instance names.
+    codebuild_linux_per_minute: Mapping[str, float]
+    # A V2 pipeline bills every action but manual approvals by the minute it runs (each rounded
+    # up); V1 billed $1 per active pipeline a month instead.
+    codepipeline_v2_per_action_minute: float
+    eventbridge_per_million_custom_events: float  # PutEvents; AWS services' own events are free
+    sns_per_million_publishes: float  # standard topics
+    sns_per_hundred_thousand_emails: float  # deliveries to e-mail subscriptions
 
     @property
     def seconds_per_month(self) -> int:
@@ -109,4 +118,16 @@ PRICES = Prices(
     ),
     ecr_storage_gb_month=0.10,
     vpc_s3_gateway_endpoint_per_hour=0.0,
+    codebuild_linux_per_minute=MappingProxyType(
+        {
+            "general1.small": 0.005,
+            "general1.medium": 0.01,
+            "general1.large": 0.02,
+            "gpu1.large": 0.65,
+        }
+    ),
+    codepipeline_v2_per_action_minute=0.002,
+    eventbridge_per_million_custom_events=1.00,
+    sns_per_million_publishes=0.50,
+    sns_per_hundred_thousand_emails=2.00,
 )

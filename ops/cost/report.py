@@ -1,12 +1,25 @@
 """The text `make cost` prints: a line-item table per option, the volumes where they cross, a
-batch job's cost per million rows beside the online API's for the same predictions, and what the
-model's source adds beside what the other sources would."""
+batch job's cost per million rows beside the online API's for the same predictions, what the
+model's source adds beside what the other sources would, and what retraining and delivery add."""
 
 from __future__ import annotations
+
+import math
 
 from infra.config import EnvironmentConfig
 from infra.settings.model_source import INIT_OVERHEAD_S, ON_DEMAND_INIT_LIMIT_S
 from ops.cost.batch import BatchComparison, compare_batch
+from ops.cost.lifecycle import (
+    EVALUATE_SECONDS,
+    PIPELINE_INSTANCE,
+    PROMOTE_SECONDS,
+    PROMOTER_MEMORY_MB,
+    REJECTED_PATH,
+    RETRAIN_S3_GET_REQUESTS,
+    RETRAIN_S3_PUT_REQUESTS,
+    LifecycleCost,
+    PipelineCost,
+)
 from ops.cost.model import Comparison, MonthlyCost
 from ops.cost.model_source import (
     REINIT_HOURS,
@@ -175,6 +188,63 @@ def source_comparison_lines(config: EnvironmentConfig, sources: SourceComparison
             f"({INIT_OVERHEAD_S:g} s of init besides the read): turn provisioned concurrency on "
             "to serve this size from there"
         )
+    return lines
+
+
+def lifecycle_lines(config: EnvironmentConfig, lifecycle: LifecycleCost) -> list[str]:
+    """One retrain's items and the month's retrains, then the delivery pipeline's runs."""
+    setup, retrain, retrains = lifecycle.setup, lifecycle.retrain, lifecycle.retrains
+    per_month = retrains.per_month
+    items = (
+        (f"CodeBuild training ({math.ceil(setup.training_minutes)} min)", retrain.training),
+        (f"Step Functions ({retrain.state_transitions} transitions)", retrain.step_functions),
+        ("Lambda (2 invocations)", retrain.lambda_requests + retrain.lambda_duration),
+        (
+            f"S3 ({RETRAIN_S3_PUT_REQUESTS} PUT/LIST + {RETRAIN_S3_GET_REQUESTS} GET)",
+            retrain.s3_requests,
+        ),
+        ("EventBridge (1 event)", retrain.event),
+        ("SNS (1 notification)", retrain.notification),
+        ("total", retrain.total),
+    )
+    lines = [
+        f"Retraining {config.name} (ops/cost/lifecycle.py): training on CodeBuild "
+        f"{setup.training_instance} (compute {setup.training_compute!r}) for "
+        f"{setup.training_minutes:g} min (TRAIN_MINUTES= overrides); evaluator "
+        f"{setup.evaluator_memory_mb} MB {setup.architecture} for {EVALUATE_SECONDS:g} s, "
+        f"promoter {PROMOTER_MEMORY_MB} MB for {PROMOTE_SECONDS:g} s; priced on the promoted path "
+        f"(a rejection enters {len(REJECTED_PATH)} states, without the promoter or the event)",
+        f"Retrains: {per_month:.3g}/month "
+        + ("(RETRAINS)" if retrains.given else f"({retrains.basis}; RETRAINS= overrides)"),
+        f"{'USD':<36}{'per retrain':>14}{'per month':>14}",
+    ]
+    lines.extend(
+        f"{label:<36}{format_dollars(amount):>14}{format_dollars(amount * per_month):>14}"
+        for label, amount in items
+    )
+    lines.append("")
+    lines.extend(pipeline_lines(lifecycle.pipeline))
+    return lines
+
+
+def pipeline_lines(pipeline: PipelineCost) -> list[str]:
+    """A run's actions, then what a run and the month's runs cost."""
+    lines = [
+        "Delivery pipeline, one for every environment (ops/cost/lifecycle.py): CodePipeline V2, "
+        f"CodeBuild {PIPELINE_INSTANCE}, {pipeline.runs_per_month} runs/month (RUNS= overrides); "
+        "minutes assumed",
+        f"{'action':<24}{'count':>7}{'minutes each':>14}{'CodeBuild':>11}",
+    ]
+    lines.extend(
+        f"{action.name:<24}{action.count:>7}{action.minutes:>14}"
+        f"{'yes' if action.builds else '-':>11}"
+        for action in pipeline.actions
+    )
+    lines.append(
+        f"per run: {pipeline.action_minutes} action minutes {format_dollars(pipeline.codepipeline)}"
+        f" + {pipeline.build_minutes} build minutes {format_dollars(pipeline.codebuild)} = "
+        f"{format_dollars(pipeline.per_run)}; per month {format_dollars(pipeline.per_month)}"
+    )
     return lines
 
 

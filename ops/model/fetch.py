@@ -11,7 +11,13 @@ from botocore.exceptions import ClientError
 
 from infra.model_version import MODEL_DIR
 from ops.errors import OpsError
-from ops.model.store import ModelPointer, is_missing_key, published_build_id, read_pointer
+from ops.model.store import (
+    ModelPointer,
+    Pointer,
+    is_missing_key,
+    published_build_id,
+    read_pointer,
+)
 from tooling.atomic import OutputError, write_directory_atomically
 from torchlambda.contract import CARD_FILE, MODEL_FILES, WEIGHTS_FILE, model_key
 from torchlambda.predictor.artifact import (
@@ -33,6 +39,7 @@ class FetchedModel:
     card: dict[str, Any]
     previous_card: dict[str, Any] | None
     previous_note: str  # how the replaced model was described when it had no readable card
+    pointer: Pointer | None = None  # the pointer followed; None for a build named by its id
 
 
 def fetch_model(
@@ -42,8 +49,9 @@ def fetch_model(
     build_id: str | None = None,
     *,
     model_dir: Path = MODEL_DIR,
+    source: Pointer = Pointer.LATEST,
 ) -> FetchedModel:
-    """Install `build_id`'s model (default: the one latest.json points at) into `model_dir`.
+    """Install `build_id`'s model (default: the one the `source` pointer names) into `model_dir`.
 
     The files land in a staging directory beside `model_dir` (tooling's atomic directory writer);
     only a complete, verified model is renamed into place, so any failure leaves the current model
@@ -51,7 +59,7 @@ def fetch_model(
     """
     pointer: ModelPointer | None = None
     if build_id is None:
-        pointer = read_pointer(s3, bucket, environment)
+        pointer = read_pointer(s3, bucket, environment, source)
         build = pointer.build_id
     else:
         build = published_build_id(build_id)
@@ -77,6 +85,7 @@ def fetch_model(
         card=loaded.card,
         previous_card=previous_card,
         previous_note=previous_note,
+        pointer=None if pointer is None else source,
     )
 
 
@@ -109,8 +118,8 @@ def _verify(staged: Path, pointer: ModelPointer | None) -> LoadedModel:
         )
     if pointer is not None and pointer.sha256 != actual:
         raise OpsError(
-            f"latest.json names sha256 {pointer.sha256[:12]} but build {pointer.build_id} holds "
-            f"{actual[:12]}; current model kept"
+            f"{pointer.file_name} names sha256 {pointer.sha256[:12]} but build {pointer.build_id} "
+            f"holds {actual[:12]}; current model kept"
         )
     try:
         # As the image's init will: identity, architecture, finite outputs over the domain.
@@ -170,9 +179,10 @@ def _format(value: Any) -> str:
 def report_fetch(
     fetched: FetchedModel, environment: str, model_dir: Path, out: Callable[[str], None]
 ) -> None:
+    champion = f": {environment}'s champion" if fetched.pointer is Pointer.CHAMPION else ""
     out(
         f"installed {environment} build {fetched.build_id} "
-        f"(model_version {fetched.model_version}) in {model_dir}"
+        f"(model_version {fetched.model_version}) in {model_dir}{champion}"
     )
     for line in metrics_table(fetched):
         out("  " + line)

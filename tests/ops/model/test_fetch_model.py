@@ -14,7 +14,7 @@ from ops.cli import main
 from tests.ops.conftest import BUCKET
 from tests.ops.model.publishing import publish
 from tests.ops.model_files import model_files, sha256_of, version_of
-from torchlambda.contract import model_key, pointer_key
+from torchlambda.contract import champion_key, model_key, pointer_key
 from torchlambda.predictor.architecture import ArchitectureSpec
 from torchlambda.predictor.artifact import model_identity
 
@@ -175,3 +175,78 @@ def test_malformed_build_id_is_refused_before_any_download(
 ) -> None:
     code, _, err = fetch(capsys, model_dir, "--build", build)
     assert code == 1 and "is not a build id" in err
+
+
+def crown(clients: AwsClients, build_id: str, sha256: str) -> None:
+    """champion.json naming `build_id`, as a promotion writes it (the fields fetch-model reads)."""
+    document = {"schema_version": 1, "environment": "dev", "build_id": build_id, "sha256": sha256}
+    clients.s3.put_object(Bucket=BUCKET, Key=champion_key("dev"), Body=json.dumps(document))
+
+
+def test_installs_the_champion_rather_than_latest(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    publish(clients.s3, BUCKET, "dev", "build-3", model_files(seed=3, validation_mse=0.3))
+    crown(clients, "build-2", sha256_of(NEW))
+    code, out, err = fetch(capsys, model_dir, "--from", "champion")
+    assert (code, err) == (0, "")
+    assert contents(model_dir) == {**NEW, "README": b"kept across fetches\n"}
+    assert out.splitlines()[0] == (
+        f"installed dev build build-2 (model_version {version_of(NEW)}) in {model_dir}: "
+        "dev's champion"
+    )
+
+
+def test_a_champion_naming_other_weights_is_refused(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    crown(clients, "build-2", sha256_of(OLD))
+    before = contents(model_dir)
+    code, _, err = fetch(capsys, model_dir, "--from", "champion")
+    assert code == 1
+    assert err == (
+        f"error: champion.json names sha256 {sha256_of(OLD)[:12]} but build build-2 holds "
+        f"{sha256_of(NEW)[:12]}; current model kept\n"
+    )
+    assert contents(model_dir) == before
+
+
+def test_no_champion_yet(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    code, _, err = fetch(capsys, model_dir, "--from", "champion")
+    assert code == 1
+    assert err == (
+        "error: dev has no champion yet; run `make retrain ENV=dev`, or `make promote ENV=dev "
+        f"BUILD=<id>` for a published build (s3://{BUCKET}/models/dev/champion.json is missing)\n"
+    )
+
+
+def test_an_unknown_pointer_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["fetch-model", "--env", "dev", "--from", "best"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: FROM='best': expected latest (the newest published build) or champion (the build "
+        "promoted for the environment)\n"
+    )
+
+
+def test_a_build_and_a_pointer_together_are_refused(
+    model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = fetch(capsys, model_dir, "--build", "build-2", "--from", "champion")
+    assert code == 1
+    assert err == "error: BUILD=build-2 and FROM=champion each choose a build; give one\n"
