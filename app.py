@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""CDK entry point: one stage per environment (or `-c env=NAME`), with cdk-nag attached."""
+"""CDK entry point: one stage per environment (or `-c env=NAME`), with cdk-nag attached; with
+`-c delivery=1`, the delivery pipeline's stack instead, its waves deploying those stages."""
 
 import os
 import sys
@@ -11,13 +12,26 @@ def main() -> None:
     app = cdk.App()
     try:
         # Imported here so that a config fault prints as lines, not as an import traceback.
-        from infra.application import build_app, build_override, select_environments
+        from infra.application import (
+            build_app,
+            build_delivery_app,
+            build_override,
+            select_delivery,
+            select_environments,
+        )
+        from infra.config import DELIVERY
 
         context = app.node.try_get_context
-        environments = select_environments(context("env"), build_override(context))
+        delivery = select_delivery(context, DELIVERY)
+        environments = (
+            [] if delivery else select_environments(context("env"), build_override(context))
+        )
     except ValueError as error:
         sys.exit(f"error: {error}")
-    build_app(app, environments, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
+    if delivery is not None:
+        build_delivery_app(app, delivery)
+    else:
+        build_app(app, environments, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     app.synth()
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from infra.config import ENVIRONMENTS, ConfigError, EnvironmentConfig, get_environment
+from infra.delivery.pipeline_stack import DeliveryStack
+from infra.settings.delivery import DeliverySettings
 from infra.settings.model_source import BuildOverride
 from infra.stage import EnvironmentStage
 
@@ -16,6 +18,8 @@ from infra.stage import EnvironmentStage
 MODEL_BUILD_CONTEXT = "model_build"
 MODEL_SHA256_CONTEXT = "model_sha256"
 MODEL_SIZE_CONTEXT = "model_size_mb"
+# `-c delivery=1`: the delivery pipeline's stack instead of the environments' stages.
+DELIVERY_CONTEXT = "delivery"
 
 
 def build_override(context: Callable[[str], object]) -> BuildOverride | None:
@@ -69,6 +73,65 @@ def build_app(
     ]
     attach_nag(app)
     return stages
+
+
+# ---- The delivery pipeline (`-c delivery=1`) ------------------------------------------------
+
+
+def select_delivery(
+    context: Callable[[str], object],
+    configured: DeliverySettings | None,
+    environments: Sequence[EnvironmentConfig] | None = None,
+) -> DeliverySettings | None:
+    """The configured pipeline when `-c delivery=1` asks for it, checked against the
+    environments it ships (all of them, in order); None without the flag."""
+    flag = context(DELIVERY_CONTEXT)
+    if flag is None or str(flag).lower() in ("0", "false"):
+        return None
+    if str(flag).lower() not in ("1", "true"):
+        raise ConfigError(
+            f"-c {DELIVERY_CONTEXT}={flag}: use -c {DELIVERY_CONTEXT}=1 for the delivery pipeline"
+        )
+    chosen = [
+        key
+        for key in ("env", MODEL_BUILD_CONTEXT, MODEL_SHA256_CONTEXT, MODEL_SIZE_CONTEXT)
+        if context(key) is not None
+    ]
+    if chosen:
+        raise ConfigError(
+            f"-c {DELIVERY_CONTEXT}=1 ships every environment as infra/config.py sets it: drop "
+            + " and ".join(f"-c {key}" for key in chosen)
+        )
+    if configured is None:
+        raise ConfigError(
+            f"-c {DELIVERY_CONTEXT}=1 but no delivery pipeline is configured: set DELIVERY = "
+            "DeliverySettings(account=..., region=..., connection_arn=..., "
+            "repository='owner/name') in infra/config.py"
+        )
+    faults = [
+        *configured.faults(),
+        *configured.environment_faults(environments or list(ENVIRONMENTS.values())),
+    ]
+    if faults:
+        raise ConfigError("\n".join(faults))
+    return configured
+
+
+def build_delivery_app(
+    app: cdk.App,
+    delivery: DeliverySettings,
+    environments: Sequence[EnvironmentConfig] | None = None,
+) -> DeliveryStack:
+    """The delivery stack, the app's one top-level stack, behind the cdk-nag gate: its waves
+    deploy one stage per environment in order (into the pipeline's account where an environment
+    names none)."""
+    stages = [
+        EnvironmentStage(app, config=config, default_account=delivery.account)
+        for config in environments or ENVIRONMENTS.values()
+    ]
+    stack = DeliveryStack(app, delivery=delivery, stages=stages)
+    attach_nag(app)
+    return stack
 
 
 def attach_nag(app: cdk.App) -> None:

@@ -19,6 +19,7 @@ from functools import cache
 from infra.settings.alerting import AlertingSettings
 from infra.settings.api import ApiSettings, Throttling
 from infra.settings.batch import BatchSettings
+from infra.settings.delivery import DeliverySettings
 from infra.settings.function import FunctionSettings
 from infra.settings.lifecycle import LifecycleSettings
 from infra.settings.model_source import (
@@ -228,3 +229,9 @@ def get_environment(name: str) -> EnvironmentConfig:
         raise ConfigError(
             f"unknown environment {name!r}; valid names: {', '.join(ENVIRONMENTS)}"
         ) from None
+
+
+# The delivery pipeline (`make synth-delivery`, docs/lifecycle.md): none until a CodeConnections
+# connection is authorized; e.g. DeliverySettings(account="123456789012", region="us-west-2",
+# connection_arn="arn:aws:codeconnections:...", repository="owner/name", branch="main").
+DELIVERY: DeliverySettings | None = None

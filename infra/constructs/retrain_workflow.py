@@ -171,16 +171,10 @@ class RetrainWorkflow(Construct):
                     detail_type=contract.CHAMPION_PROMOTED,
                     detail=sfn.TaskInput.from_object(
                         {
-                            events.ENVIRONMENT: self.environment_name,
-                            events.BUILD_ID: sfn.JsonPath.string_at(
-                                path(events.CHAMPION, events.BUILD_ID)
-                            ),
-                            events.SHA256: sfn.JsonPath.string_at(
-                                path(events.CHAMPION, events.SHA256)
-                            ),
-                            events.MODEL_VERSION: sfn.JsonPath.string_at(
-                                path(events.CHAMPION, events.MODEL_VERSION)
-                            ),
+                            **{
+                                name: sfn.JsonPath.string_at(path(events.CHAMPION, name))
+                                for name in events.ANNOUNCED_CHAMPION_FIELDS
+                            },
                             events.SUMMARY: sfn.JsonPath.string_at(
                                 path(events.EVALUATION, events.SUMMARY)
                             ),

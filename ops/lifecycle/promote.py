@@ -129,10 +129,7 @@ def champion_moved_line(environment: str, evaluation: Evaluation) -> str:
 
 def announce(event_bridge: Any, champion: dict[str, Any], summary: str) -> None:
     """The event the workflow's Announce state puts on the default bus, with the same detail."""
-    detail = {
-        name: champion[name]
-        for name in (events.ENVIRONMENT, events.BUILD_ID, events.SHA256, events.MODEL_VERSION)
-    }
+    detail = {name: champion[name] for name in events.ANNOUNCED_CHAMPION_FIELDS}
     entry = {
         "Source": contract.LIFECYCLE_EVENT_SOURCE,
         "DetailType": contract.CHAMPION_PROMOTED,

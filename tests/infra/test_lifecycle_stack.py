@@ -190,8 +190,10 @@ def test_a_promotion_is_announced_on_the_default_bus(each: SynthesizedEnvironmen
     assert entry["Source"] == contract.LIFECYCLE_EVENT_SOURCE
     assert entry["DetailType"] == contract.CHAMPION_PROMOTED
     assert "EventBusName" not in entry
-    assert entry["Detail"][events.ENVIRONMENT] == each.config.name
-    assert entry["Detail"][f"{events.BUILD_ID}.$"] == f"$.{events.CHAMPION}.{events.BUILD_ID}"
+    assert entry["Detail"] == {
+        **{f"{name}.$": f"$.{events.CHAMPION}.{name}" for name in events.ANNOUNCED_CHAMPION_FIELDS},
+        f"{events.SUMMARY}.$": f"$.{events.EVALUATION}.{events.SUMMARY}",
+    }
 
 
 def test_the_gate_takes_its_thresholds_from_config(each: SynthesizedEnvironment) -> None:

@@ -80,3 +80,7 @@ STATUS = "status"
 REASON = "reason"
 PROMOTED = "promoted"
 REJECTED = "rejected"
+
+# The "Champion promoted" event's detail: these fields of the champion document, and the
+# evaluation's summary (the workflow's Announce state and `make promote` put the same event).
+ANNOUNCED_CHAMPION_FIELDS = (ENVIRONMENT, BUILD_ID, SHA256, MODEL_VERSION)
