@@ -58,10 +58,7 @@ class LifecycleSettings:
                 f"lifecycle schedule={self.schedule!r} is not an EventBridge schedule: use "
                 "e.g. 'rate(7 days)' or 'cron(0 3 ? * MON *)', or None"
             )
-        if self.evaluates_on_holdout and (
-            not self.evaluation_set.startswith(contract.DATA_PREFIX)
-            or self.evaluation_set == contract.DATA_PREFIX
-        ):
+        if not contract.names_an_evaluation_set(self.evaluation_set):
             yield (
                 f"lifecycle evaluation_set={self.evaluation_set!r} must be an object under "
                 f"{contract.DATA_PREFIX} (e.g. {contract.DEFAULT_HOLDOUT_KEY!r}) or "

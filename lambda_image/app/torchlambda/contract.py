@@ -228,6 +228,14 @@ LIFECYCLE_EVENT_SOURCE = "torchlambda.lifecycle"
 CHAMPION_PROMOTED = "Champion promoted"
 
 
+def names_an_evaluation_set(setting: str) -> bool:
+    """A key under data/, or the word for the candidate's own test split (config checks this at
+    synth, the evaluate function at init)."""
+    return setting == CANDIDATE_TEST_SPLIT or (
+        setting.startswith(DATA_PREFIX) and setting != DATA_PREFIX
+    )
+
+
 def champion_key(environment: str) -> str:
     return environment_models_prefix(environment) + CHAMPION_FILE
 

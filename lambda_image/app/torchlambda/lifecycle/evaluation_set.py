@@ -17,6 +17,7 @@ from torchlambda.contract import (
     DEFAULT_HOLDOUT_KEY,
     ENV_EVALUATION_SET,
     held_out_split_key,
+    names_an_evaluation_set,
 )
 from torchlambda.lifecycle.errors import EvaluationSetError
 from torchlambda.model_sources.errors import one_line
@@ -25,9 +26,7 @@ from torchlambda.model_sources.s3_object import DENIED, MISSING
 
 def setting_fault(setting: str) -> str | None:
     """Why `setting` names no evaluation set; None when it does."""
-    if setting == CANDIDATE_TEST_SPLIT or (
-        setting.startswith(DATA_PREFIX) and setting != DATA_PREFIX
-    ):
+    if names_an_evaluation_set(setting):
         return None
     return (
         f"{ENV_EVALUATION_SET}={setting!r}: expected a key under {DATA_PREFIX} (such as "
