@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lambda_image.local import rie
+from lambda_image.local.bench_experiments import HEADER as EXPERIMENT_HEADER
+from lambda_image.local.bench_experiments import experiment_rows
 from lambda_image.local.bench_model_sources import HEADER as MODEL_SOURCE_HEADER
 from lambda_image.local.bench_model_sources import model_source_rows
 from lambda_image.local.function import LocalContext, model_dir
@@ -323,6 +325,9 @@ def main() -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
     print_table(emulated_rows(runs), out, EMULATED_HEADER)
+    print("the same function with an experiment on, interleaved ...", file=out, flush=True)
+    with tempfile.TemporaryDirectory() as workspace:
+        print_table(experiment_rows(directory, Path(workspace)), out, EXPERIMENT_HEADER)
     if (directory / CARD_FILE).is_file():  # S3 and EFS serve only carded builds
         print(
             "init per model source (S3: moto on 127.0.0.1; EFS: a local directory) ...",

@@ -28,14 +28,17 @@ from tooling.atomic import write_file_atomically
 from torchlambda.contract import (
     DEFAULT_MAX_ABS_X,
     ENV_MAX_ABS_X,
+    EXPERIMENT_MODES,
     MAX_BATCH,
     MAX_BODY_CHARS,
     MAX_X_CHARS,
+    MODEL_VARIANT_HEADER,
     MODEL_VERSION_HEADER,
     MODEL_VERSION_LENGTH,
     ROUTES,
     Route,
 )
+from torchlambda.experiment.request_record import VARIANTS
 
 OPENAPI_VERSION = "3.1.0"
 DOCUMENT_PATH = "/openapi.json"  # where `make serve` serves it; the deployed API has no such route
@@ -139,8 +142,53 @@ OPERATIONS: dict[str, Operation] = {
             HTTPStatus.INTERNAL_SERVER_ERROR: MODEL_FAULTS,
         },
     ),
+    "feedback": Operation(
+        description="Labelled observations: each x with the true y, as it became known. Each "
+        "pair is scored by every model the function serves (the champion and, during an "
+        "experiment, the challenger) and logged for `make ab-report`; nothing is answered with "
+        "a prediction.",
+        answer="Recorded",
+        answer_description="How many pairs were recorded.",
+        request_body={
+            "required": True,
+            "description": "One pair, a JSON object with x and the true y, or a batch: an "
+            f"object whose pairs is a list of 1 to {MAX_BATCH:,} such objects. x within the "
+            f"served domain, y any finite number; at most {MAX_BODY_CHARS // MIB} MiB. Other "
+            "keys are ignored.",
+            "content": {
+                JSON: {
+                    "schema": ref("schemas", "FeedbackBody"),
+                    "examples": {
+                        "pair": {"summary": "one observation", "value": {"x": 42, "y": 40.5}},
+                        "batch": {
+                            "summary": "several observations",
+                            "value": {"pairs": [{"x": 1, "y": 3.2}, {"x": 2.5, "y": 4.1}]},
+                        },
+                    },
+                }
+            },
+        },
+        refusals={
+            HTTPStatus.BAD_REQUEST: {
+                "invalid_json": "the body is not strict JSON (`NaN` and `Infinity` included)",
+                "invalid_body": "no body, a body that is not a JSON object with x and y or with "
+                "pairs, pairs that is not a list, or an item of it without x and y",
+                "invalid_x": "an x is not a number",
+                "invalid_y": "a y is not a number",
+                "empty_batch": "pairs is an empty list",
+                "out_of_range": f"an |x| is above {ENV_MAX_ABS_X}, or an x or y overflows to "
+                "infinity",
+            },
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE: {
+                "batch_too_large": f"pairs holds more than {MAX_BATCH:,} pairs",
+                "payload_too_large": f"the body is over {MAX_BODY_CHARS // MIB} MiB",
+            },
+            HTTPStatus.INTERNAL_SERVER_ERROR: MODEL_FAULTS,
+        },
+    ),
     "health": Operation(
-        description="Whether the function is up, with the served model's version and torch's.",
+        description="Whether the function is up, with the champion's version, torch's, and the "
+        "experiment it runs.",
         answer="Health",
         answer_description="The function is up.",
         refusals={HTTPStatus.INTERNAL_SERVER_ERROR: {"internal": MODEL_FAULTS["internal"]}},
@@ -186,11 +234,17 @@ def schemas() -> dict[str, Schema]:
             "examples": [42, -1.5, 2000],
         },
         "Y": {"type": "number", "description": "The model's float32 output for one x; finite."},
+        "Variant": {
+            "enum": list(VARIANTS),
+            "description": "Which model answered: the champion, or during a split experiment "
+            "the challenger.",
+        },
         "PredictOne": closed_object(
             {
                 "x": {"type": "number", "description": "x, as a float"},
                 "y": ref("schemas", "Y"),
                 "model_version": ref("schemas", "ModelVersion"),
+                "variant": ref("schemas", "Variant"),
             }
         ),
         "PredictBody": {
@@ -202,13 +256,53 @@ def schemas() -> dict[str, Schema]:
             {
                 "y": number_or_list(ref("schemas", "Y"), "the output or outputs, in order"),
                 "model_version": ref("schemas", "ModelVersion"),
+                "variant": ref("schemas", "Variant"),
+            }
+        ),
+        "Pair": {
+            "type": "object",
+            "required": ["x", "y"],
+            "properties": {
+                "x": ref("schemas", "X"),
+                "y": {"type": "number", "description": "the true value for x"},
+            },
+        },
+        "FeedbackBody": {
+            "oneOf": [
+                # With pairs present the body is a batch, whatever else it holds.
+                {"allOf": [ref("schemas", "Pair"), {"not": {"required": ["pairs"]}}]},
+                {
+                    "type": "object",
+                    "required": ["pairs"],
+                    "properties": {
+                        "pairs": {
+                            "type": "array",
+                            "items": ref("schemas", "Pair"),
+                            "minItems": 1,
+                            "maxItems": MAX_BATCH,
+                        }
+                    },
+                },
+            ]
+        },
+        "Recorded": closed_object(
+            {
+                "recorded": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH},
+                "model_version": ref("schemas", "ModelVersion"),
+                "variant": {"const": VARIANTS[0]},
             }
         ),
         "Health": closed_object(
             {
                 "status": {"const": "ok"},
                 "model_version": ref("schemas", "ModelVersion"),
+                "variant": {"const": VARIANTS[0]},
                 "torch": {"type": "string", "description": "torch's version, e.g. 2.13.0"},
+                "experiment": {"enum": list(EXPERIMENT_MODES)},
+                "challenger_version": {
+                    "oneOf": [ref("schemas", "ModelVersion"), {"type": "null"}],
+                    "description": "the challenger's version during an experiment, else null",
+                },
             }
         ),
         "Error": closed_object(
@@ -244,7 +338,7 @@ def refusal(status: HTTPStatus, function_codes: Mapping[str, str]) -> Schema:
     return {
         "description": "\n".join([status.phrase, "", *lines]),
         # The function's answers carry the model version; the local gateway's own refusals do not.
-        "headers": {MODEL_VERSION_HEADER: model_version_header(gateway_code is None)},
+        "headers": model_headers(gateway_code is None),
         "content": error_content(codes),
     }
 
@@ -260,11 +354,18 @@ def gateway_refusals() -> dict[str, Schema]:
     }
 
 
-def model_version_header(required: bool) -> Schema:
+def model_headers(required: bool) -> Schema:
     return {
-        "description": "The served model's version, as in the body's model_version.",
-        "required": required,
-        "schema": ref("schemas", "ModelVersion"),
+        MODEL_VERSION_HEADER: {
+            "description": "The answering model's version, as in the body's model_version.",
+            "required": required,
+            "schema": ref("schemas", "ModelVersion"),
+        },
+        MODEL_VARIANT_HEADER: {
+            "description": "The answering model's variant, as in the body's variant.",
+            "required": required,
+            "schema": ref("schemas", "Variant"),
+        },
     }
 
 
@@ -279,7 +380,7 @@ def operation_object(route: Route) -> Schema:
     responses: dict[str, Schema] = {
         "200": {
             "description": operation.answer_description,
-            "headers": {MODEL_VERSION_HEADER: model_version_header(True)},
+            "headers": model_headers(True),
             "content": {JSON: {"schema": ref("schemas", operation.answer)}},
         }
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import math
 import socket
 import sys
@@ -23,6 +24,7 @@ import threading
 import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -340,9 +342,21 @@ def load_function() -> Function | None:
         return None
 
 
+def keep_log(function: Function, path: Path) -> None:
+    """Append each log line the function writes to `path` too (`make ab-report-local` reads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(function.logger.registered_formatter)
+    function.logger.addHandler(handler)
+    print(f"logging to {path}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=3000, help="0 picks a free port")
+    parser.add_argument(
+        "--log", type=Path, help="also append the function's log lines (JSON) to this file"
+    )
     args = parser.parse_args(argv)
     require_model()
     server = LocalGateway(("127.0.0.1", args.port), GatewayHandler)
@@ -355,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
         function = load_function()
         if function is None:
             return 1
+        if args.log is not None:
+            keep_log(function, args.log)
         GatewayHandler.function = staticmethod(function)
         print(f"ready: {url}", flush=True)
         server.serve_forever()

@@ -48,7 +48,8 @@ def smoke(
         say(f"  ok    {passed}")
     for violation in report.violations:
         say(f"  FAIL  {violation}")
-    say(f"model version: {report.model_version or 'unknown'}")
+    versions = ", ".join(f"{v} {version}" for v, version in report.model_versions.items())
+    say(f"model version: {versions or 'unknown'}")
     if client.connect_seconds:
         say(connection_line(client.connect_seconds, client.requests, tls=client.tls))
     if report.latencies:

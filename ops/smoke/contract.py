@@ -17,6 +17,7 @@ from ops.smoke.http_client import BrokenResponse, HttpClient, Response
 from torchlambda.contract import (
     DEFAULT_MAX_ABS_X,
     MAX_BATCH,
+    MODEL_VARIANT_HEADER,
     MODEL_VERSION_HEADER,
     MODEL_VERSION_LENGTH,
     ROUTES,
@@ -28,6 +29,7 @@ ROUTE_FOR = {route.operation: route for route in ROUTES}
 HEALTH = ROUTE_FOR["health"]
 PREDICT_ONE = ROUTE_FOR["predict_one"]  # x in the query string
 PREDICT_BODY = ROUTE_FOR["predict_body"]  # x, or a list of them, in a JSON body
+FEEDBACK = ROUTE_FOR["feedback"]  # labelled pairs
 PROBE_X = 42.0
 BATCH = [1.0, 2.5, 3.0, PROBE_X]
 RELATIVE_TOLERANCE = 1e-5  # the same input must give the same output, batched or not
@@ -49,6 +51,14 @@ BAD_BODIES = {
     b'{"x": [[1]]}': 400,
     b"[1, 2]": 400,
     json.dumps({"x": [0.5] * (MAX_BATCH + 1)}).encode(): 413,
+}
+# Feedback is checked with refusals only: a smoke test's made-up labels must never enter the
+# observations an experiment is judged on.
+BAD_FEEDBACK = {
+    b'{"x": 1}': 400,
+    b'{"x": 1, "y": "2"}': 400,
+    b'{"pairs": []}': 400,
+    json.dumps({"pairs": [{"x": 1, "y": 1}] * (MAX_BATCH + 1)}).encode(): 413,
 }
 UNROUTED_PATH = "/no-such-route"
 # Methods a client may well try; the first one a path has no route for probes that path.
@@ -75,7 +85,8 @@ class ContractViolation(Exception):
 class SmokeReport:
     passed: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
-    model_version: str | None = None
+    # Each variant's version, as answers gave them (a split experiment answers with two).
+    model_versions: dict[str, str] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
 
 
@@ -107,7 +118,8 @@ class SmokeTest:
         self.client = client
         self.latency_requests = latency_requests
         self.report = SmokeReport()
-        self.probe_y: float | None = None  # y(PROBE_X) from GET, to compare batch and scalar with
+        # y(PROBE_X) from GET by the variant that answered, to compare batch and scalar with.
+        self.probe_y: dict[str, float] = {}
 
     def run(self) -> SmokeReport:
         for name, check in self._checks():
@@ -130,12 +142,13 @@ class SmokeTest:
                 f"{route_label(PREDICT_ONE)}{target} -> {status}",
                 partial(self.check_refused, PREDICT_ONE, status, query=query),
             )
-        for body, status in BAD_BODIES.items():
-            label = body[:24].decode() + ("..." if len(body) > 24 else "")
-            yield (
-                f"{route_label(PREDICT_BODY)} {label} -> {status}",
-                partial(self.check_refused, PREDICT_BODY, status, body=body),
-            )
+        for route, bodies in ((PREDICT_BODY, BAD_BODIES), (FEEDBACK, BAD_FEEDBACK)):
+            for body, status in bodies.items():
+                label = body[:24].decode() + ("..." if len(body) > 24 else "")
+                yield (
+                    f"{route_label(route)} {label} -> {status}",
+                    partial(self.check_refused, route, status, body=body),
+                )
         for method, path in unrouted_requests():
             yield f"{method} {path} -> 404", partial(self.check_unrouted, method, path)
         yield f"latency over {self.latency_requests} requests", self.check_latency
@@ -159,7 +172,8 @@ class SmokeTest:
             )
         return response
 
-    def _ok(self, response: Response) -> dict[str, Any]:
+    def _ok(self, response: Response) -> tuple[dict[str, Any], str]:
+        """The body of a 200, and the variant that answered it."""
         if response.status != 200:
             raise ContractViolation(
                 f"status {response.status}, expected 200: {response.body[:160]!r}"
@@ -167,30 +181,42 @@ class SmokeTest:
         body = strict_json(response)
         if not isinstance(body, dict):
             raise ContractViolation(f"body is {type(body).__name__}, expected an object")
-        self._check_version(response, body.get("model_version"))
-        return body
+        variant = self._check_version(response, body.get("model_version"), body.get("variant"))
+        return body, variant
 
-    def _check_version(self, response: Response, in_body: Any) -> None:
+    def _check_version(self, response: Response, in_body: Any, variant_in_body: Any) -> str:
+        """The answering variant, once its headers agree with the body and with every earlier
+        answer by the same variant."""
         header = response.headers.get(MODEL_VERSION_HEADER)
-        if not header:
-            raise ContractViolation(f"no {MODEL_VERSION_HEADER} header")
+        variant = response.headers.get(MODEL_VARIANT_HEADER)
+        if not header or not variant:
+            raise ContractViolation(f"no {MODEL_VERSION_HEADER} or {MODEL_VARIANT_HEADER} header")
         if in_body is not None and in_body != header:
             raise ContractViolation(f"model_version {in_body!r} differs from header {header!r}")
-        if self.report.model_version is None:
-            self.report.model_version = header
-        elif header != self.report.model_version:
+        if variant_in_body is not None and variant_in_body != variant:
+            raise ContractViolation(f"variant {variant_in_body!r} differs from header {variant!r}")
+        seen = self.report.model_versions.setdefault(variant, header)
+        if header != seen:
             raise ContractViolation(
-                f"model version {header!r} differs from {self.report.model_version!r} seen before"
+                f"{variant} version {header!r} differs from {seen!r} seen before"
             )
+        return variant
 
-    def _predict_one(self, x: float) -> float:
-        body = self._ok(self._request(PREDICT_ONE.method, PREDICT_ONE.path, query=f"x={x:g}"))
+    def _predict_one(self, x: float) -> tuple[float, str]:
+        body, variant = self._ok(
+            self._request(PREDICT_ONE.method, PREDICT_ONE.path, query=f"x={x:g}")
+        )
         if finite_number(body.get("x"), "x") != x:
             raise ContractViolation(f"x is {body.get('x')!r}, expected {x}")
-        return finite_number(body.get("y"), "y")
+        return finite_number(body.get("y"), "y"), variant
+
+    def _compare_with_probe(self, value: float, variant: str, how: str) -> None:
+        probe = self.probe_y.get(variant)
+        if probe is not None and not close(value, probe):
+            raise ContractViolation(f"{how} y({PROBE_X:g})={value} differs from GET's {probe}")
 
     def check_health(self) -> str:
-        body = self._ok(self._request(HEALTH.method, HEALTH.path))
+        body, _ = self._ok(self._request(HEALTH.method, HEALTH.path))
         if body.get("status") != "ok":
             raise ContractViolation(f"status is {body.get('status')!r}, expected 'ok'")
         version = body.get("model_version")
@@ -200,33 +226,31 @@ class SmokeTest:
             int(version, 16)
         except ValueError:
             raise ContractViolation(f"model_version {version!r} is not hexadecimal") from None
-        return f"model {version}, torch {body.get('torch')}"
+        experiment = body.get("experiment", "none")
+        return f"model {version}, torch {body.get('torch')}, experiment {experiment}"
 
     def check_get_predict(self) -> str:
-        self.probe_y = self._predict_one(PROBE_X)
-        return f"y={self.probe_y:.6g}"
+        y, variant = self._predict_one(PROBE_X)
+        self.probe_y[variant] = y
+        return f"y={y:.6g} ({variant})"
 
     def check_batch(self) -> str:
-        body = self._ok(self._post({"x": BATCH}))
+        body, variant = self._ok(self._post({"x": BATCH}))
         ys = body.get("y")
         if not isinstance(ys, list) or len(ys) != len(BATCH):
             raise ContractViolation(f"y is {ys!r}, expected a list of {len(BATCH)} numbers")
         values = [finite_number(y, f"y[{i}]") for i, y in enumerate(ys)]
-        if self.probe_y is not None and not close(values[-1], self.probe_y):
-            raise ContractViolation(
-                f"batched y({PROBE_X:g})={values[-1]} differs from GET's {self.probe_y}"
-            )
-        return "y=[" + ", ".join(f"{v:.4g}" for v in values) + "]"
+        self._compare_with_probe(values[-1], variant, "batched")
+        return "y=[" + ", ".join(f"{v:.4g}" for v in values) + f"] ({variant})"
 
     def check_scalar(self) -> str:
-        body = self._ok(self._post({"x": PROBE_X}))
+        body, variant = self._ok(self._post({"x": PROBE_X}))
         y = body.get("y")
         if isinstance(y, list):
             raise ContractViolation("a scalar x must give a scalar y, got a list")
         value = finite_number(y, "y")
-        if self.probe_y is not None and not close(value, self.probe_y):
-            raise ContractViolation(f"y({PROBE_X:g})={value} differs from GET's {self.probe_y}")
-        return f"y={value:.6g}"
+        self._compare_with_probe(value, variant, "scalar")
+        return f"y={value:.6g} ({variant})"
 
     def check_refused(
         self, route: Route, status: int, query: str = "", body: bytes | None = None
@@ -245,7 +269,7 @@ class SmokeTest:
             and isinstance(error.get("message"), str)
         ):
             raise ContractViolation(f"body is not {{'error': {{code, message}}}}: {text[:160]!r}")
-        self._check_version(response, None)
+        self._check_version(response, None, None)
         return str(error["code"])
 
     def check_unrouted(self, method: str, path: str) -> str:

@@ -1,4 +1,8 @@
-"""Fixtures: model artifacts in tmp dirs, a function loaded from them, a Lambda context."""
+"""Fixtures: model artifacts in tmp dirs, a function loaded from them, a Lambda context.
+
+`function` (and `invoke`, built on it) is the function three times over: without an experiment,
+in shadow and in split, so that every test of the API holds whichever experiment runs.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,19 @@ import pytest
 from lambda_image.local.function import LocalContext
 from lambda_image.local.gateway import to_event
 from tests.lambda_image.lambda_models import write_model
-from torchlambda.contract import ENV_MODEL_DIR
+from torchlambda.contract import (
+    CHALLENGER,
+    ENV_CHALLENGER_DIR,
+    ENV_CHALLENGER_SHA256,
+    ENV_EXPERIMENT,
+    ENV_MODEL_DIR,
+    ENV_SPLIT_WEIGHT,
+    WEIGHTS_FILE,
+)
 from torchlambda.function import Function, load_function
+from torchlambda.predictor.artifact import sha256_file
+
+EXPERIMENTS = ("none", "shadow", "split")
 
 
 def load_handler(model_dir: Path, **env: str) -> Function:
@@ -40,8 +55,38 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def function(model_dir: Path) -> Function:
-    return load_handler(model_dir)
+def challenger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_model(tmp_path_factory.mktemp("challenger"), seed=1)
+
+
+def experiment_env(mode: str, challenger: Path, split_weight: float = 0.5) -> dict[str, str]:
+    """The variables the CDK sets for an experiment with `challenger` (none: nothing)."""
+    if mode == "none":
+        return {}
+    env = {
+        ENV_EXPERIMENT: mode,
+        ENV_CHALLENGER_DIR: str(challenger),
+        ENV_CHALLENGER_SHA256: sha256_file(challenger / WEIGHTS_FILE),
+    }
+    if mode == "split":
+        env[ENV_SPLIT_WEIGHT] = str(split_weight)
+    return env
+
+
+@pytest.fixture(scope="session", params=EXPERIMENTS)
+def function(model_dir: Path, challenger_dir: Path, request: pytest.FixtureRequest) -> Function:
+    return load_handler(model_dir, **experiment_env(request.param, challenger_dir))
+
+
+@pytest.fixture
+def answering_dir(model_dir: Path, challenger_dir: Path) -> Callable[[dict[str, Any]], Path]:
+    """The model directory of the variant a response says answered it."""
+
+    def directory(response: dict[str, Any]) -> Path:
+        variant = response["headers"]["x-model-variant"]
+        return challenger_dir if variant == CHALLENGER else model_dir
+
+    return directory
 
 
 @pytest.fixture

@@ -60,11 +60,52 @@ BODY_CASES = [
     ("no body", b"", 400, "invalid_body"),
 ]
 
+FEEDBACK_CASES = [
+    ("invalid JSON", b'{"x": 1, "y": ', 400, "invalid_json"),
+    ("NaN in JSON", b'{"x": 1, "y": NaN}', 400, "invalid_json"),
+    ("body is a list", b'[{"x": 1, "y": 2}]', 400, "invalid_body"),
+    ("no y", b'{"x": 1}', 400, "invalid_body"),
+    ("no x", b'{"y": 1}', 400, "invalid_body"),
+    ("x is a string", b'{"x": "1", "y": 2}', 400, "invalid_x"),
+    ("x is a list (use pairs)", b'{"x": [1, 2], "y": [3, 4]}', 400, "invalid_x"),
+    ("y is a bool", b'{"x": 1, "y": true}', 400, "invalid_y"),
+    ("y is null", b'{"x": 1, "y": null}', 400, "invalid_y"),
+    ("y overflows to inf", b'{"x": 1, "y": 1e999}', 400, "out_of_range"),
+    ("y a huge integer", b'{"x": 1, "y": ' + b"9" * 400 + b"}", 400, "out_of_range"),
+    ("x beyond the domain", b'{"x": 1000001, "y": 2}', 400, "out_of_range"),
+    ("pairs is an object", b'{"pairs": {"x": 1, "y": 2}}', 400, "invalid_body"),
+    ("pairs is empty", b'{"pairs": []}', 400, "empty_batch"),
+    ("a pair without y", b'{"pairs": [{"x": 1, "y": 2}, {"x": 3}]}', 400, "invalid_body"),
+    ("a pair is a list", b'{"pairs": [[1, 2]]}', 400, "invalid_body"),
+    ("a string x in pairs", b'{"pairs": [{"x": "1", "y": 2}]}', 400, "invalid_x"),
+    ("a bool y in pairs", b'{"pairs": [{"x": 1, "y": false}]}', 400, "invalid_y"),
+    (
+        "an x beyond the domain",
+        b'{"pairs": [{"x": 1, "y": 2}, {"x": -2e6, "y": 2}]}',
+        400,
+        "out_of_range",
+    ),
+    (
+        "more than 10,000 pairs",
+        json.dumps({"pairs": [{"x": 1, "y": 1}] * 10_001}).encode(),
+        413,
+        "batch_too_large",
+    ),
+    (
+        "body over 1 MiB",
+        b'{"pairs": [' + b'{"x":1,"y":1},' * 80_000 + b"]}",
+        413,
+        "payload_too_large",
+    ),
+    ("no body", b"", 400, "invalid_body"),
+]
+
 
 def assert_error(response: dict[str, Any], status: int, code: str) -> None:
     assert response["statusCode"] == status
     assert response["headers"]["content-type"] == "application/json"
     assert response["headers"]["x-model-version"]
+    assert response["headers"]["x-model-variant"] in {"champion", "challenger"}
     body = json.loads(response["body"])
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
     assert body["error"]["code"] == code
@@ -83,6 +124,13 @@ def test_bad_query(invoke: Invoke, case: str, target: str, status: int, code: st
 )
 def test_bad_body(invoke: Invoke, case: str, body: bytes, status: int, code: str) -> None:
     assert_error(invoke(http_event("POST", "/predict", body)), status, code)
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "status", "code"), FEEDBACK_CASES, ids=[c[0] for c in FEEDBACK_CASES]
+)
+def test_bad_feedback(invoke: Invoke, case: str, body: bytes, status: int, code: str) -> None:
+    assert_error(invoke(http_event("POST", "/feedback", body)), status, code)
 
 
 def test_the_error_never_echoes_the_input(invoke: Invoke) -> None:
@@ -116,6 +164,7 @@ def test_body_that_is_not_base64_or_not_utf8(invoke: Invoke) -> None:
         ("PUT", "/predict", 405, "method_not_allowed"),
         ("DELETE", "/predict", 405, "method_not_allowed"),
         ("POST", "/health", 405, "method_not_allowed"),
+        ("GET", "/feedback", 405, "method_not_allowed"),
     ],
 )
 def test_unknown_route_or_method(

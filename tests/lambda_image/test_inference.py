@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from torchlambda.inference import ModelOutputError, Predictor
+from torchlambda.inference import ModelOutputError, Predictor, batch_of
 from torchlambda.predictor.architecture import ArchitectureSpec, build_model
 
 XS = [-1e6, -1234.5, -1.0, 0.0, 0.25, 3.0, 42.0, 999_999.0]
@@ -49,3 +49,15 @@ def test_non_finite_outputs_raise(bad: float) -> None:
         module[-1].bias.fill_(bad)
     with pytest.raises(ModelOutputError):
         Predictor(module).predict([1.0, 2.0])
+
+
+@pytest.mark.parametrize("first", [nn.ReLU(), nn.Tanh(), nn.Linear(1, 1)], ids=repr)
+@pytest.mark.parametrize("size", [3, 500], ids=["small batch", "large batch"])
+def test_a_forward_pass_leaves_its_batch_as_it_was(first: nn.Module, size: int) -> None:
+    # A shadow challenger reads the very tensor the champion ran on.
+    torch.manual_seed(3)
+    predictor = Predictor(nn.Sequential(first, nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 1)))
+    batch = batch_of([float(i) - size / 2 for i in range(size)])
+    before = batch.clone()
+    predictor.forward(batch)
+    assert torch.equal(batch, before)

@@ -23,7 +23,8 @@ def test_predictions_are_counted_with_the_model_version(
     documents = emf_documents(capfd.readouterr().out)
     served = [d for d in documents if "predictions" in d]
     assert served and served[-1]["predictions"] == [3.0] and served[-1]["batch_size"] == [3.0]
-    assert served[-1]["model_version"] == function.model_version
+    answered = served[-1]["variant"]
+    assert served[-1]["model_version"] == function.variants.version_of(answered)
 
 
 def test_errors_are_counted_by_code(function: Function, capfd: pytest.CaptureFixture[str]) -> None:
@@ -43,7 +44,7 @@ def test_refusals_log_code_and_x_never_the_body(
     assert all("hunter2" not in str(r.__dict__) for r in caplog.records)
 
 
-def test_successful_requests_log_x_only_at_debug(
+def test_successful_requests_log_x_at_debug_or_with_an_experiment_at_info(
     function: Function, caplog: pytest.LogCaptureFixture
 ) -> None:
     function.logger.setLevel(logging.DEBUG)
@@ -52,7 +53,8 @@ def test_successful_requests_log_x_only_at_debug(
     finally:
         function.logger.setLevel(logging.INFO)
     served = [r for r in caplog.records if r.getMessage() == "request served"]
-    assert served and served[-1].levelno == logging.DEBUG and served[-1].__dict__["x"] == 7.0
+    level = logging.DEBUG if function.variants.mode == "none" else logging.INFO
+    assert served and served[-1].levelno == level and served[-1].__dict__["x"] == 7.0
 
 
 @pytest.mark.parametrize(

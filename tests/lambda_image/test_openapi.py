@@ -21,10 +21,11 @@ from lambda_image.local.function import LocalContext
 from lambda_image.local.gateway import NOT_FOUND
 from lambda_image.local.refusals import ERROR_CODES, error_envelope
 from tests.lambda_image.conftest import http_event, load_handler
-from tests.lambda_image.test_bad_input import BODY_CASES, QUERY_CASES
+from tests.lambda_image.test_bad_input import BODY_CASES, FEEDBACK_CASES, QUERY_CASES
 from tests.lambda_image.test_local_server import running
 from torchlambda.api import InferenceApi
-from torchlambda.contract import MODEL_VERSION_HEADER, ROUTES, Route
+from torchlambda.contract import MODEL_VARIANT_HEADER, MODEL_VERSION_HEADER, ROUTES, Route
+from torchlambda.experiment.variants import ServingModel, Variants
 from torchlambda.function import INTERNAL_ERROR
 from torchlambda.inference import Predictor
 from torchlambda.predictor.architecture import build_model
@@ -114,8 +115,8 @@ def check_answer(
     assert response["headers"]["content-type"] == media_type
     body = json.loads(response["body"])
     conforms(document, described["content"][media_type]["schema"], body)
-    header = described["headers"][MODEL_VERSION_HEADER]
-    conforms(document, header["schema"], response["headers"][MODEL_VERSION_HEADER])
+    for name in (MODEL_VERSION_HEADER, MODEL_VARIANT_HEADER):
+        conforms(document, described["headers"][name]["schema"], response["headers"][name])
     return body["error"]["code"] if "error" in body else None
 
 
@@ -126,7 +127,7 @@ def broken_model_api() -> InferenceApi:
     assert isinstance(last, torch.nn.Linear) and last.bias is not None
     with torch.no_grad():
         last.bias.fill_(math.inf)
-    return InferenceApi(Predictor(module), "0" * 12, "2.13.0", max_abs_x=1e6)
+    return InferenceApi(Variants("none", ServingModel(Predictor(module), "0" * 12)), "2.13.0", 1e6)
 
 
 def test_the_function_answers_only_what_the_description_says_and_all_of_it(
@@ -137,8 +138,11 @@ def test_the_function_answers_only_what_the_description_says_and_all_of_it(
         ("POST", "/predict", b'{"x": [1, 2.5, 3], "note": "ignored"}'),
         ("POST", "/predict", b'{"x": 42}'),
         ("GET", "/health", b""),
+        ("POST", "/feedback", b'{"x": 1, "y": 2.5}'),
+        ("POST", "/feedback", b'{"pairs": [{"x": 1, "y": 2.5}, {"x": 2, "y": 4}]}'),
         *(("GET", target, b"") for _, target, _, _ in QUERY_CASES),
         *(("POST", "/predict", body) for _, body, _, _ in BODY_CASES),
+        *(("POST", "/feedback", body) for _, body, _, _ in FEEDBACK_CASES),
     ]
     seen: dict[tuple[str, str, int], set[str]] = {}
 
@@ -150,11 +154,11 @@ def test_the_function_answers_only_what_the_description_says_and_all_of_it(
     for method, target, body in requests:
         record(method, target.partition("?")[0], invoke(http_event(method, target, body)))
     broken = broken_model_api()
-    for method, target, body in requests[:2]:
+    for method, target, body in [*requests[:2], requests[4]]:
         event = http_event(method, target, body)
         record(method, target.partition("?")[0], broken.handle(event).response)
     faulty = load_handler(model_dir, POWERTOOLS_METRICS_DISABLED="true")  # its own, to break
-    monkeypatch.setattr(faulty.api, "handle", lambda event: 1 / 0)  # a fault of ours
+    monkeypatch.setattr(faulty.api, "handle", lambda *_: 1 / 0)  # a fault of ours
     for route in ROUTES:
         event = http_event(route.method, route.path)
         record(route.method, route.path, faulty(event, LocalContext()))

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from torchlambda.contract import ROUTES
+from torchlambda.contract import CHAMPION, FEEDBACK_PAIRS_PER_EVENT, ROUTES, Variant
 from torchlambda.errors import ApiError, bad_request
+from torchlambda.experiment.feedback import FeedbackEvent
+from torchlambda.experiment.variants import Scored, Served, Variants
 from torchlambda.http_responses import error_response, json_response
-from torchlambda.inference import ModelOutputError, Predictor
+from torchlambda.inference import ModelOutputError
 from torchlambda.request import Request, parse_event
-from torchlambda.validation import in_domain, x_from_body, x_from_query
+from torchlambda.validation import in_domain, pairs_from_body, x_from_body, x_from_query
 
 # Larger integers are logged by size: their digits are noise, and past 4,300 str() refuses them.
 MAX_LOGGED_INT = 10**18
@@ -31,18 +33,20 @@ class Outcome:
 
     response: dict[str, Any]
     route: str = "unknown"
+    request_id: str = ""
+    variant: Variant = CHAMPION  # the variant assigned to the request
     predictions: int = 0
     batch_size: int | None = None
     x: float | str | None = None
     error: ApiError | None = None
+    served: Served | None = None  # set once a model answered
+    feedback: list[FeedbackEvent] = field(default_factory=list)
+    feedback_failure: str | None = None  # the challenger failed to score the feedback's x
 
 
 class InferenceApi:
-    def __init__(
-        self, predictor: Predictor, model_version: str, torch_version: str, max_abs_x: float
-    ) -> None:
-        self.predictor = predictor
-        self.model_version = model_version
+    def __init__(self, variants: Variants, torch_version: str, max_abs_x: float) -> None:
+        self.variants = variants
         self.torch_version = torch_version
         self.max_abs_x = max_abs_x
         # The routes table in contract names each route's method here: one table for the
@@ -52,10 +56,13 @@ class InferenceApi:
             answer: Answer = getattr(self, route.operation)
             self._routes.setdefault(route.path, {})[route.method] = answer
 
-    def handle(self, event: Any) -> Outcome:
-        outcome = Outcome(response={})
+    def handle(self, event: Any, request_id: str = "") -> Outcome:
+        """Answer `event`; `request_id` (Lambda's) stands in when API Gateway gave none."""
+        outcome = Outcome(response={}, request_id=request_id)
         try:
             request = parse_event(event)
+            outcome.request_id = request.request_id or request_id
+            outcome.variant = self.variants.variant_for(request.headers, outcome.request_id)
             methods = self._routes.get(request.path)
             if methods is None:
                 raise ApiError(404, "not_found", "no such route; try GET /predict?x=42")
@@ -68,10 +75,11 @@ class InferenceApi:
             outcome.response = route(request, outcome)
         except ApiError as error:
             outcome.error = error
-            outcome.response = error_response(error, self.model_version)
         except ModelOutputError as fault:
             outcome.error = ApiError(500, "model_error", str(fault))
-            outcome.response = error_response(outcome.error, self.model_version)
+        if outcome.error is not None:
+            version = self.variants.version_of(outcome.variant)
+            outcome.response = error_response(outcome.error, version, outcome.variant)
         return outcome
 
     def predict_one(self, request: Request, outcome: Outcome) -> dict[str, Any]:
@@ -86,25 +94,76 @@ class InferenceApi:
         else:
             raise bad_request("invalid_x", "x must be a number")
         outcome.x = x
-        (y,) = self.predictor.predict([x])
-        outcome.predictions = 1
-        return json_response(
-            200, {"x": x, "y": y, "model_version": self.model_version}, self.model_version
-        )
+        served = self._predict([x], outcome)
+        return self._answer({"x": x, "y": served.ys[0]}, served)
 
     def predict_body(self, request: Request, outcome: Outcome) -> dict[str, Any]:
         values, scalar = x_from_body(request.text_body(), self.max_abs_x)
         outcome.batch_size = len(values)
         if scalar:
             outcome.x = values[0]
-        ys = self.predictor.predict(values)
-        outcome.predictions = len(ys)
-        y: float | list[float] = ys[0] if scalar else ys
-        return json_response(200, {"y": y, "model_version": self.model_version}, self.model_version)
+        served = self._predict(values, outcome)
+        return self._answer({"y": served.ys[0] if scalar else served.ys}, served)
 
     def health(self, request: Request, outcome: Outcome) -> dict[str, Any]:
-        payload = {"status": "ok", "model_version": self.model_version, "torch": self.torch_version}
-        return json_response(200, payload, self.model_version)
+        variants = self.variants
+        outcome.variant = CHAMPION  # the function's health, not a variant's answer
+        payload = {
+            "status": "ok",
+            "model_version": variants.champion.version,
+            "variant": CHAMPION,
+            "torch": self.torch_version,
+            "experiment": variants.mode,
+            "challenger_version": variants.challenger_version,
+        }
+        return json_response(200, payload, variants.champion.version, CHAMPION)
+
+    def feedback(self, request: Request, outcome: Outcome) -> dict[str, Any]:
+        outcome.variant = CHAMPION  # feedback is scored by both models and answered by neither
+        xs, ys = pairs_from_body(request.text_body(), self.max_abs_x)
+        outcome.batch_size = len(xs)
+        scored = self.variants.score(xs)
+        outcome.feedback_failure = scored.challenger_failure
+        outcome.feedback = feedback_events(self.variants, outcome.request_id, xs, ys, scored)
+        version = self.variants.champion.version
+        payload = {"recorded": len(xs), "model_version": version, "variant": CHAMPION}
+        return json_response(200, payload, version, CHAMPION)
+
+    def _predict(self, values: list[float], outcome: Outcome) -> Served:
+        served = self.variants.predict(values, outcome.variant)
+        outcome.served = served
+        outcome.predictions = len(served.ys)
+        return served
+
+    @staticmethod
+    def _answer(payload: dict[str, Any], served: Served) -> dict[str, Any]:
+        payload["model_version"] = served.model_version
+        payload["variant"] = served.variant
+        return json_response(200, payload, served.model_version, served.variant)
+
+
+def feedback_events(
+    variants: Variants, request_id: str, xs: list[float], ys: list[float], scored: Scored
+) -> list[FeedbackEvent]:
+    """The labelled pairs as log events of at most FEEDBACK_PAIRS_PER_EVENT pairs each."""
+    champion_y, challenger_y = scored.champion_y, scored.challenger_y
+    challenger_version = None if challenger_y is None else variants.challenger_version
+    size = FEEDBACK_PAIRS_PER_EVENT
+    return [
+        FeedbackEvent(
+            experiment=variants.mode,
+            request_id=request_id,
+            champion_version=variants.champion.version,
+            challenger_version=challenger_version,
+            x=tuple(map(float, xs[start : start + size])),
+            y=tuple(map(float, ys[start : start + size])),
+            champion_y=tuple(champion_y[start : start + size]),
+            challenger_y=None
+            if challenger_y is None
+            else tuple(challenger_y[start : start + size]),
+        )
+        for start in range(0, len(xs), size)
+    ]
 
 
 def _loggable(raw: Any) -> float | str | None:

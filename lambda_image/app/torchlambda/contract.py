@@ -31,6 +31,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/predict", "predict_one", "Predict y for one x given in the query string"),
     Route("POST", "/predict", "predict_body", "Predict y for a number or a list of numbers"),
     Route("GET", "/health", "health", "Liveness, the served model version and torch version"),
+    Route("POST", "/feedback", "feedback", "Record labelled observations (x and the true y)"),
 )
 
 
@@ -246,3 +247,42 @@ def held_out_split_key(environment: str, build_id: str) -> str:
 
 def evaluation_key(environment: str, build_id: str) -> str:
     return model_key(environment, build_id, EVALUATION_FILE)
+
+
+# ---- Champion/challenger experiments (docs/experiments.md) --------------------------------------
+# One function version serves both models: the champion from MODEL_DIR as always, the challenger
+# baked beside it (lambda_image/challenger/ -> CHALLENGER_DIR_IN_IMAGE, installed with
+# `make fetch-model ... AS=challenger`), its weights' sha256 pinned by synthesis.
+#   shadow: the champion answers every request; the challenger predicts the same x, logged beside it
+#   split:  the challenger answers a stable share of callers, by a hash of the sticky header's value
+#           (falling back to the request id)
+# POST /feedback records labelled observations, each scored by the models the function serves, as
+# one log event per FEEDBACK_PAIRS_PER_EVENT pairs (torchlambda.experiment.feedback); `make
+# ab-report` reads them back.
+
+ExperimentMode = Literal["none", "shadow", "split"]
+EXPERIMENT_MODES: tuple[ExperimentMode, ...] = ("none", "shadow", "split")
+Variant = Literal["champion", "challenger"]
+CHAMPION: Variant = "champion"
+CHALLENGER: Variant = "challenger"
+CHALLENGER_DIR_IN_IMAGE = FUNCTION_ROOT / "challenger"
+# Written by `make fetch-model AS=challenger` beside the challenger's model: which build it is, so
+# that `make ab-report --promote` promotes exactly the model that was tested.
+CHALLENGER_BUILD_FILE = "build.json"
+ENV_EXPERIMENT = "EXPERIMENT"  # none (default), shadow or split
+ENV_CHALLENGER_DIR = "CHALLENGER_DIR"
+ENV_CHALLENGER_SHA256 = "CHALLENGER_SHA256"  # the challenger's weights, pinned at synth
+ENV_SPLIT_WEIGHT = "SPLIT_WEIGHT"  # split: the share of callers the challenger answers
+ENV_STICKY_HEADER = "STICKY_HEADER"  # split: the header whose value keeps a caller's variant
+MAX_SPLIT_WEIGHT = 0.5
+DEFAULT_STICKY_HEADER = "x-user-id"
+MODEL_VARIANT_HEADER = "x-model-variant"
+FEEDBACK_PAIRS_PER_EVENT = 1_000  # pairs in one feedback log event: far below its 256 KB limit
+# The EMF metrics every request adds, dimensioned by service, model_version and variant.
+METRIC_PREDICTIONS = "predictions"
+METRIC_ERRORS = "errors"  # also dimensioned by error_code
+METRIC_MODEL_LATENCY = "model_latency"  # milliseconds in the forward pass
+METRIC_CHALLENGER_FAILURES = "challenger_failures"  # a challenger fault the champion covered
+DIMENSION_MODEL_VERSION = "model_version"
+DIMENSION_VARIANT = "variant"
+DIMENSION_ERROR_CODE = "error_code"

@@ -16,12 +16,17 @@ import torch
 from torch import nn
 
 Step = Callable[[torch.Tensor], torch.Tensor]
-# In place: every step's input is a tensor this module created for the request, never a weight.
+# In place after the first step: its input is then a tensor an earlier step created for this
+# request. The first step never writes to the batch, which a shadow challenger reads after it.
 ELEMENTWISE: dict[type[nn.Module], Step] = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_}
+FIRST_ELEMENTWISE: dict[type[nn.Module], Step] = {nn.ReLU: torch.relu, nn.Tanh: torch.tanh}
 # Probe inputs span the default domain's scale; the flattened path must agree with the module here.
 PROBE = torch.linspace(-1e3, 1e3, 257).reshape(-1, 1)
 # Up to this many x, torch.tensor(list) is the cheaper way in (a single x is the common request).
 SMALL_BATCH = 64
+
+
+NON_FINITE = "the model produced a non-finite output"
 
 
 class ModelOutputError(RuntimeError):
@@ -45,7 +50,7 @@ def flatten(module: nn.Module) -> list[Step]:
         if type(layer) is nn.Linear:
             steps.append(_linear_step(layer))
         else:
-            steps.append(ELEMENTWISE.get(type(layer), layer))
+            steps.append((ELEMENTWISE if steps else FIRST_ELEMENTWISE).get(type(layer), layer))
     return steps
 
 
@@ -66,15 +71,38 @@ class Predictor:
         return batch
 
     def predict(self, values: Sequence[float]) -> list[float]:
+        return self.predict_batch(batch_of(values))
+
+    def predict_batch(self, batch: torch.Tensor) -> list[float]:
+        return self.outputs(self.forward(batch))
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """The model's outputs for a batch from `batch_of`, which it leaves as it was."""
         with torch.inference_mode():
-            if len(values) <= SMALL_BATCH:
-                batch = torch.tensor(values, dtype=torch.float32)
-            else:
-                # array() converts to float32 in one C loop: a 4,096-row batch predicts about
-                # 30% faster than through torch.tensor(list), which inspects every item.
-                batch = torch.frombuffer(array("f", values), dtype=torch.float32)
-            outputs: list[float] = self._run(batch.reshape(-1, 1)).reshape(-1).tolist()
+            return self._run(batch).reshape(-1)
+
+    @staticmethod
+    def outputs(result: torch.Tensor) -> list[float]:
+        """`forward`'s result as floats, refused if any is NaN or infinite."""
+        outputs: list[float] = result.tolist()
         # One C-level sum finds any NaN or infinity; float32 outputs cannot overflow a float64 sum.
         if not math.isfinite(sum(outputs)):
-            raise ModelOutputError("the model produced a non-finite output")
+            raise ModelOutputError(NON_FINITE)
         return outputs
+
+    @staticmethod
+    def check_finite(result: torch.Tensor) -> None:
+        """`outputs`' check without the list: for results that are compared, not returned."""
+        if not math.isfinite(result.sum(dtype=torch.float64).item()):
+            raise ModelOutputError(NON_FINITE)
+
+
+def batch_of(values: Sequence[float]) -> torch.Tensor:
+    """The (n, 1) float32 input every model of the function reads: built once per request."""
+    if len(values) <= SMALL_BATCH:
+        batch = torch.tensor(values, dtype=torch.float32)
+    else:
+        # array() converts to float32 in one C loop: a 4,096-row batch predicts about
+        # 30% faster than through torch.tensor(list), which inspects every item.
+        batch = torch.frombuffer(array("f", values), dtype=torch.float32)
+    return batch.reshape(-1, 1)

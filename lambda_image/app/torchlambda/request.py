@@ -22,6 +22,8 @@ class Request:
     query: Mapping[str, Any] = field(default_factory=dict)
     body: str | None = None
     body_is_base64: bool = False
+    headers: dict[str, str] = field(default_factory=dict)  # names lowercase, as API Gateway sends
+    request_id: str = ""  # API Gateway's id of the request; empty for a direct invoke
 
     def text_body(self) -> str:
         """The body as text, base64 decoded first when API Gateway encoded it."""
@@ -44,20 +46,32 @@ def parse_event(event: Any) -> Request:
         raise bad_request("bad_event", "queryStringParameters must be an object")
     context = event.get("requestContext")
     if context is None:
-        return Request(method="GET", path="/predict", query=query)
+        return Request(
+            method="GET", path="/predict", query=query, headers=_headers(event.get("headers"))
+        )
     http = context.get("http") if isinstance(context, dict) else None
     if not isinstance(http, dict) or not isinstance(http.get("method"), str):
         raise bad_request("bad_event", "not an HTTP API (payload format 2.0) event")
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         raise bad_request("bad_event", "body must be a string")
+    request_id = context.get("requestId")
     return Request(
         method=http["method"].upper(),
         path=_route_path(event, context, http),
         query=query,
         body=body,
         body_is_base64=event.get("isBase64Encoded") is True,
+        headers=_headers(event.get("headers")),
+        request_id=request_id if isinstance(request_id, str) else "",
     )
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    """Text headers by lowercase name; anything else in an event's headers is not a header."""
+    if not isinstance(raw, dict):
+        return {}
+    return {name.lower(): value for name, value in raw.items() if isinstance(value, str)}
 
 
 def _route_path(event: dict[str, Any], context: dict[str, Any], http: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ from tests.ops.smoke.local_api import (
     self_signed_tls,
     server_for,
 )
+from torchlambda.contract import route_paths
 
 # Real servers on sockets: the local gateway and misbehaving stand-ins.
 pytestmark = pytest.mark.integration
@@ -67,7 +68,7 @@ def test_passes_against_the_real_local_server(
         code, out = smoke(capsys, url)
     assert code == 0, out
     assert "FAIL" not in out and out.rstrip().endswith("contract holds")
-    assert f"model version: {version_of(FILES)}" in out
+    assert f"model version: champion {version_of(FILES)}" in out
     assert "\nconnection setup (TCP): " in out
     assert "\nlatency over 20 requests: p50 " in out
 
@@ -86,7 +87,7 @@ LATENCY_LINE = re.compile(
 EVERY_ROUTE = frozenset(
     (method, path)
     for method in ("GET", "POST", "PUT", "DELETE")
-    for path in ("/predict", "/health", UNROUTED_PATH)
+    for path in (*route_paths(), UNROUTED_PATH)
 )
 
 
@@ -214,7 +215,7 @@ def batch_reversed(handler: Handler, event: dict[str, Any], context: Any) -> dic
     [
         (traceback_on_bad_input, "FAIL  GET /predict?x=abc -> 400: status 500 with a traceback"),
         (nan_accepted, "FAIL  GET /predict?x=nan -> 400: status 200, expected 400"),
-        (no_version_header, "FAIL  GET /health: no x-model-version header"),
+        (no_version_header, "FAIL  GET /health: no x-model-version or x-model-variant header"),
         (batch_reversed, "FAIL  POST /predict batch of 4: batched y(42)="),
     ],
 )

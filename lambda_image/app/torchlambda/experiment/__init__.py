@@ -1,0 +1,1 @@
+"""Champion/challenger experiments inside one function version: shadow and split (contract)."""
