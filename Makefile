@@ -133,10 +133,12 @@ TRAINING_DATA := training/data/train.csv
 TRAINING_TEST_DATA := training/data/test.csv
 # The quality gate the environments apply in CodeBuild (infra/config.py), read when `train` runs.
 MAX_VAL_MSE ?= $(shell $(PY) -c 'from infra.config import get_environment as e; print(e("dev").training.max_validation_mse)')
+# Where `make train` writes: TRAIN_OUT=lambda_image/challenger SEED=1 trains a local challenger.
+TRAIN_OUT ?= lambda_image/model
 
 .PHONY: train
-train: setup ## Train on the default dataset into lambda_image/model/, behind the quality gate
-	$(PY) -m training.train --data $(TRAINING_DATA) --test-data $(TRAINING_TEST_DATA) --out lambda_image/model --max-val-mse '$(MAX_VAL_MSE)'
+train: setup ## Train on the default dataset into lambda_image/model/, behind the quality gate [TRAIN_OUT=dir] [SEED=n]
+	$(PY) -m training.train --data $(TRAINING_DATA) --test-data $(TRAINING_TEST_DATA) --out '$(TRAIN_OUT)' --max-val-mse '$(MAX_VAL_MSE)' $(if $(SEED),--seed '$(SEED)')
 
 .PHONY: bench-train
 bench-train: setup ## Our trainer against the book's procedure, side by side (the book's takes minutes)
@@ -148,6 +150,11 @@ MODEL_DIR ?= lambda_image/model
 PORT ?= 3000
 EVENT ?= lambda_image/events/predict-get.json
 LOCAL_FUNCTION_ENV := MODEL_DIR=$(MODEL_DIR)
+# An experiment, locally (docs/experiments.md): EXPERIMENT=shadow|split [SPLIT_WEIGHT=0.2]
+# [STICKY_HEADER=x-user-id] [CHALLENGER_DIR=lambda_image/challenger]; the server appends its log
+# lines to SERVE_LOG, which `make ab-report-local` reads.
+EXPERIMENT_ENV := $(foreach name,EXPERIMENT SPLIT_WEIGHT STICKY_HEADER CHALLENGER_DIR,$(if $($(name)),$(name)='$($(name))'))
+SERVE_LOG ?= .serve/serve.log
 
 .PHONY: invoke
 invoke: setup ## Run the handler once on an event file: make invoke EVENT=lambda_image/events/health.json
@@ -158,8 +165,8 @@ invoke-rie: setup ## The image's entry point once under the Lambda RIE (REPORT l
 	$(LOCAL_FUNCTION_ENV) $(PY) -m lambda_image.local.invoke --rie '$(EVENT)'
 
 .PHONY: serve
-serve: setup ## Serve the handler on http://127.0.0.1:$(PORT) as API Gateway would (PORT=3000)
-	$(LOCAL_FUNCTION_ENV) POWERTOOLS_METRICS_DISABLED=true $(PY) -u -m lambda_image.local.serve --port $(PORT)
+serve: setup ## Serve the handler on http://127.0.0.1:$(PORT) as API Gateway would (PORT=3000) [EXPERIMENT=shadow|split]
+	$(LOCAL_FUNCTION_ENV) $(EXPERIMENT_ENV) POWERTOOLS_METRICS_DISABLED=true $(PY) -u -m lambda_image.local.serve --port $(PORT) --log '$(SERVE_LOG)'
 
 .PHONY: batch-local
 batch-local: setup ## Score local files as a batch job's worker would: make batch-local INPUT=file-or-dir OUTPUT=dir
@@ -220,9 +227,14 @@ train-remote: setup ## Train in CodeBuild, follow it, fetch the model: ENV=dev [
 copy-model: setup ## Copy a published build onto an EFS environment's file system: ENV=prod [BUILD=id]
 	$(OPS) copy-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)')
 
+# fetch-model's AS=champion|challenger: make's built-in AS (the assembler) must not reach it.
+ifeq ($(origin AS),default)
+AS :=
+endif
+
 .PHONY: fetch-model
-fetch-model: setup ## Install a published model into lambda_image/model: ENV=dev [BUILD=id | FROM=latest|champion]
-	$(OPS) fetch-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)') $(if $(FROM),--from '$(FROM)')
+fetch-model: setup ## Install a published model into lambda_image/model (AS=challenger: lambda_image/challenger): ENV=dev [BUILD=id | FROM=latest|champion] [AS=champion|challenger]
+	$(OPS) fetch-model --env '$(ENV)' $(if $(BUILD),--build '$(BUILD)') $(if $(FROM),--from '$(FROM)') $(if $(AS),--as '$(AS)')
 
 .PHONY: retrain
 retrain: setup ## Retrain in the cloud (train, evaluate, gate, promote), follow it: ENV=dev
@@ -248,6 +260,15 @@ smoke: setup ## Check an API against the HTTP contract: ENV=dev or URL=http://12
 .PHONY: logs
 logs: setup ## Follow the inference function's logs until Ctrl-C: ENV=dev [SINCE=10m] [FILTER=pattern]
 	$(OPS) logs --env '$(ENV)' $(if $(SINCE),--since '$(SINCE)') $(if $(value FILTER),--filter '$(value FILTER)')
+
+# PROMOTE=1 hands a "challenger better" verdict to the lifecycle gate (docs/experiments.md).
+.PHONY: ab-report
+ab-report: setup ## Champion vs challenger on the logged feedback, with a verdict: ENV=dev [SINCE=7d] [PROMOTE=1]
+	$(OPS) ab-report --env '$(ENV)' $(if $(SINCE),--since '$(SINCE)') $(if $(PROMOTE),--promote)
+
+.PHONY: ab-report-local
+ab-report-local: setup ## The same report from the local server's log: [SERVE_LOG=.serve/serve.log] [ENV=dev]
+	$(OPS) ab-report-local --log '$(SERVE_LOG)' $(if $(ENV),--env '$(ENV)')
 
 .PHONY: cost
 cost: setup ## Monthly cost vs on-demand and m6i.large, plot in docs/: ENV=prod [REQUESTS=10M] [DURATION_MS=20] [SIZE_MB=2048] [INITS=360] [RETRAINS=4] [TRAIN_MINUTES=10] [RUNS=20]

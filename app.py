@@ -23,15 +23,14 @@ def main() -> None:
 
         context = app.node.try_get_context
         delivery = select_delivery(context, DELIVERY)
-        environments = (
-            [] if delivery else select_environments(context("env"), build_override(context))
-        )
+        if delivery is not None:
+            build_delivery_app(app, delivery)
+        else:
+            environments = select_environments(context("env"), build_override(context))
+            # Building reads the models the image holds: a missing one is a line here too.
+            build_app(app, environments, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     except ValueError as error:
         sys.exit(f"error: {error}")
-    if delivery is not None:
-        build_delivery_app(app, delivery)
-    else:
-        build_app(app, environments, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     app.synth()
 
 

@@ -20,6 +20,7 @@ from infra.settings.alerting import AlertingSettings
 from infra.settings.api import ApiSettings, Throttling
 from infra.settings.batch import BatchSettings
 from infra.settings.delivery import DeliverySettings
+from infra.settings.experiment import Experiment, NoExperiment
 from infra.settings.function import FunctionSettings
 from infra.settings.lifecycle import LifecycleSettings
 from infra.settings.model_source import (
@@ -31,6 +32,7 @@ from infra.settings.model_source import (
     ImageSource,
     ModelSource,
     S3Source,
+    memory_needed_mb,
 )
 from infra.settings.provisioned import (
     AutoScaledProvisionedConcurrency,
@@ -86,6 +88,8 @@ class EnvironmentConfig:
     batch: BatchSettings = field(default_factory=BatchSettings)
     model_source: ModelSource = field(default_factory=ImageSource)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    # Its challenger is read from lambda_image/challenger at synth (infra.challenger).
+    experiment: Experiment = field(default_factory=NoExperiment)
     today: dt.date = field(default_factory=dt.date.today, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +127,7 @@ class EnvironmentConfig:
         yield from self._reservation_faults()
         yield from self.model_source.faults()
         yield from self._model_size_faults()
+        yield from self.experiment.faults()
 
     def _placement_faults(self) -> Iterator[str]:
         if self.name not in ENVIRONMENT_NAMES:
@@ -169,7 +174,7 @@ class EnvironmentConfig:
                     f"{size:,.0f} MB model plus {TMP_HEADROOM_MB} MB of headroom in /tmp: set "
                     f"function ephemeral_storage_mb >= {needed}"
                 )
-        needed = math.ceil(size + RUNTIME_MEMORY_MB)
+        needed = memory_needed_mb(size)
         for setting, memory in (
             ("function memory_mb", self.function.memory_mb),
             ("batch worker_memory_mb", self.batch.worker_memory_mb),

@@ -41,6 +41,7 @@ ROWS: tuple[tuple[str, Callable[[EnvironmentConfig], str]], ...] = (
         "Model source",
         lambda c: f"{c.model_source.description}, /tmp {c.function.ephemeral_storage_mb} MB",
     ),
+    ("Experiment", lambda c: c.experiment.description),
     ("Training image", lambda c: f"`{c.training.image.name}` on {c.training.compute}"),
     ("Quality gate", lambda c: f"validation MSE <= {c.training.max_validation_mse:g}"),
     ("Retrain triggers", lambda c: c.lifecycle.triggers_description),

@@ -25,6 +25,7 @@ from ops.logs.duration import parse_duration
 from ops.model.store import Pointer
 from tooling.arguments import USAGE_ERROR, OneLineParser, checked
 from torchlambda.build_ids import BuildIdError, clean_build_id
+from torchlambda.contract import CHALLENGER, CHAMPION, Variant
 
 DEFAULT_DURATION_MS = 20.0
 MAX_DURATION_MS = 900_000  # Lambda's 15-minute ceiling
@@ -102,6 +103,14 @@ def since(text: str) -> int:
         raise argparse.ArgumentTypeError(f"SINCE={error}") from None
 
 
+def serve_log(text: str) -> Path:
+    if not text.strip():  # `make ab-report-local SERVE_LOG=`
+        raise argparse.ArgumentTypeError(
+            "SERVE_LOG is empty: give the file `make serve` appends the function's log lines to"
+        )
+    return Path(text)
+
+
 def build_to_promote(text: str) -> str:
     if not text.strip():  # `make promote` without BUILD
         raise argparse.ArgumentTypeError(
@@ -136,6 +145,42 @@ def model_pointer(text: str) -> Pointer:
         ) from None
 
 
+def model_variant(text: str) -> Variant:
+    for variant in (CHAMPION, CHALLENGER):
+        if text == variant:
+            return variant
+    raise argparse.ArgumentTypeError(
+        f"AS={text!r}: expected champion (lambda_image/model, the default) or challenger "
+        "(lambda_image/challenger, an experiment's)"
+    )
+
+
+def add_fetch_command(commands: Any) -> None:
+    """fetch-model: a published build into the image's champion or challenger directory."""
+    fetch = commands.add_parser("fetch-model", help="install a published model into the image")
+    fetch.add_argument("--env", type=environment, required=True)
+    fetch.add_argument(
+        "--build",
+        help="build id (default: the one --from points at; a challenger's: the config's "
+        "challenger_build, if set)",
+    )
+    fetch.add_argument(
+        "--from",
+        dest="source",
+        type=model_pointer,
+        help="latest (default: the newest published build) or champion (the promoted one)",
+    )
+    fetch.add_argument(
+        "--as",
+        dest="variant",
+        type=model_variant,
+        default=CHAMPION,
+        help="champion (default: lambda_image/model) or challenger (lambda_image/challenger)",
+    )
+    fetch.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
+    fetch.set_defaults(run=run_fetch_model)
+
+
 def add_lifecycle_commands(commands: Any) -> None:
     """retrain, promote and champion: the model lifecycle (docs/lifecycle.md)."""
     retrain = commands.add_parser(
@@ -166,6 +211,39 @@ def add_lifecycle_commands(commands: Any) -> None:
     champion.set_defaults(run=run_champion)
 
 
+def add_experiment_commands(commands: Any) -> None:
+    """ab-report and ab-report-local: champion against challenger (docs/experiments.md)."""
+    report = commands.add_parser(
+        "ab-report",
+        help="champion against challenger on the feedback the function logged, with a verdict",
+    )
+    report.add_argument("--env", type=environment, required=True)
+    report.add_argument(
+        "--since", type=since, default="7d", help="feedback from this long ago (default 7d)"
+    )
+    report.add_argument(
+        "--promote",
+        action="store_true",
+        help="when the verdict is 'challenger better', promote it through the lifecycle gate",
+    )
+    report.add_argument("--challenger-dir", type=Path, help=argparse.SUPPRESS)
+    report.set_defaults(run=run_ab_report)
+
+    local = commands.add_parser(
+        "ab-report-local", help="the same report from the local server's log (`make serve`)"
+    )
+    local.add_argument(
+        "--log", type=serve_log, required=True, help="the file `make serve` appends its log to"
+    )
+    local.add_argument(
+        "--env",
+        type=environment,
+        default="dev",
+        help="whose gate sets the smallest difference worth acting on (default dev)",
+    )
+    local.set_defaults(run=run_ab_report_local)
+
+
 def build_parser() -> MakeParser:
     parser = MakeParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=MakeParser)
@@ -189,23 +267,14 @@ def build_parser() -> MakeParser:
     batch.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     batch.set_defaults(run=run_batch)
 
-    fetch = commands.add_parser("fetch-model", help="install a published model into the image")
-    fetch.add_argument("--env", type=environment, required=True)
-    fetch.add_argument("--build", help="build id (default: the one --from points at)")
-    fetch.add_argument(
-        "--from",
-        dest="source",
-        type=model_pointer,
-        help="latest (default: the newest published build) or champion (the promoted one)",
-    )
-    fetch.add_argument("--model-dir", type=Path, help=argparse.SUPPRESS)
-    fetch.set_defaults(run=run_fetch_model)
+    add_fetch_command(commands)
 
     copy = commands.add_parser("copy-model", help="copy a published build onto an EFS environment")
     copy.add_argument("--env", type=environment, required=True)
     copy.add_argument("--build", help="build id (default: the one the config pins)")
     copy.set_defaults(run=run_copy_model)
     add_lifecycle_commands(commands)
+    add_experiment_commands(commands)
 
     smoke = commands.add_parser("smoke", help="check a deployed or local API against the contract")
     smoke.add_argument("--env", type=environment, help="read ApiUrl and auth from the environment")
@@ -309,25 +378,37 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def run_fetch_model(args: argparse.Namespace) -> int:
+    from infra.challenger import CHALLENGER_DIR
     from infra.model_version import MODEL_DIR
     from ops.aws import AwsClients
     from ops.model.fetch import fetch_model, report_fetch
     from ops.stack_outputs import stack_output
 
-    clients = AwsClients(args.env)
-    model_dir = args.model_dir or MODEL_DIR
+    config: EnvironmentConfig = args.env
+    challenger = args.variant == CHALLENGER
+    model_dir = args.model_dir or (CHALLENGER_DIR if challenger else MODEL_DIR)
     if args.build is not None and args.source is not None:
         raise OpsError(f"BUILD={args.build} and FROM={args.source} each choose a build; give one")
-    bucket = stack_output(clients.cloudformation, args.env, "ArtifactsBucketName")
+    build = args.build
+    if challenger and build is None and args.source is None:
+        build = config.experiment.challenger_build  # None: the newest build, as for a champion
+    clients = AwsClients(config)
+    bucket = stack_output(clients.cloudformation, config, "ArtifactsBucketName")
     fetched = fetch_model(
         clients.s3,
         bucket,
-        args.env.name,
-        args.build,
+        config.name,
+        build,
         model_dir=model_dir,
         source=args.source or Pointer.LATEST,
+        variant=args.variant,
     )
-    report_fetch(fetched, args.env.name, model_dir, say)
+    report_fetch(fetched, config.name, model_dir, say)
+    if challenger and not config.experiment.enabled:
+        say(
+            f"{config.name} runs no experiment: set experiment=Shadow() or Split(weight=...) for "
+            "it in infra/config.py to serve this challenger"
+        )
     return 0
 
 
@@ -355,6 +436,25 @@ def run_champion(args: argparse.Namespace) -> int:
     from ops.lifecycle.champion import show_champion
 
     return show_champion(AwsClients(args.env), args.env, say)
+
+
+def run_ab_report(args: argparse.Namespace) -> int:
+    from infra.challenger import CHALLENGER_DIR
+    from ops.experiment.command import ab_report
+
+    return ab_report(
+        args.env,
+        args.since,
+        promote=args.promote,
+        challenger_dir=args.challenger_dir or CHALLENGER_DIR,
+        say=say,
+    )
+
+
+def run_ab_report_local(args: argparse.Namespace) -> int:
+    from ops.experiment.command import ab_report_local
+
+    return ab_report_local(args.log, args.env, say)
 
 
 def run_copy_model(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.challenger import ServedExperiment
 from infra.constructs.image import architecture, image_code
 from infra.constructs.model_binding import ModelBinding
 from infra.constructs.names import name_before_stages
@@ -34,6 +35,7 @@ class InferenceFunction(Construct):
         retention: RetentionSettings,
         base_image_uri: str,
         model: ModelBinding,
+        experiment: ServedExperiment | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "Logs", retention)
@@ -56,6 +58,8 @@ class InferenceFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             environment={
                 **model.environment(),
+                # None without an experiment: such a function reads only its champion.
+                **(experiment.environment() if experiment else {}),
                 contract.ENV_SERVICE_NAME: contract.SERVICE_NAME,
                 contract.ENV_METRIC_NAMESPACE: contract.METRIC_NAMESPACE,
             },

@@ -23,10 +23,10 @@ from infra.delivery.artifact_store import PipelineArtifacts
 from infra.delivery.findings import SYNTH_STAGE, acknowledge_pipeline_findings
 from infra.delivery.registry import dlc_docker_credentials
 from infra.delivery.steps import (
-    champion_grants,
     findings_of,
     invoke_grants,
     smoke_step,
+    synth_grants,
     synth_step,
 )
 from infra.delivery.trigger import ChampionTrigger
@@ -67,12 +67,12 @@ class DeliveryStack(cdk.Stack):
             connection_arn=delivery.connection_arn,
             trigger_on_push=True,
         )
-        synth_grants = champion_grants(self, first)
+        fetch_grants = synth_grants(self, stages)
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
             pipeline_name=DELIVERY_STACK_NAME,
-            synth=synth_step(self.source, environment=first.config.name, grants=synth_grants),
+            synth=synth_step(self.source, stages=stages, grants=fetch_grants),
             artifact_bucket=self.artifacts.bucket,
             # The artifact bucket's key is customer managed either way, and CodePipeline grants it
             # to the other accounts' roles; the flag also keys any support stack it adds.
@@ -96,7 +96,7 @@ class DeliveryStack(cdk.Stack):
                 ),
             ),
         )
-        step_findings = {SYNTH_STAGE: findings_of(synth_grants)}
+        step_findings = {SYNTH_STAGE: findings_of(fetch_grants)}
         for stage in stages:
             smoke_grants = invoke_grants(self, stage)
             step_findings[stage.stage_name] = findings_of(smoke_grants)

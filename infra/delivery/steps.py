@@ -1,5 +1,6 @@
-"""The pipeline's own build steps: the synth (the champion in, the cloud assembly out) and each
-wave's smoke test. Both run the Makefile's targets, the one front door, as a person would."""
+"""The pipeline's own build steps: the synth (the champion, and any experiment's challenger, in;
+the cloud assembly out) and each wave's smoke test. Both run the Makefile's targets, the one front
+door, as a person would."""
 
 from __future__ import annotations
 
@@ -41,11 +42,21 @@ def findings_of(grants: Sequence[Grant]) -> dict[str, str]:
     return {finding: reason for grant in grants for finding, reason in grant.findings().items()}
 
 
-def synth_commands(environment: str) -> list[str]:
+def synth_commands(environment: str, experiment_environment: str | None = None) -> list[str]:
     """The champion into lambda_image/model (sha256-verified, as `make fetch-model` does for a
-    person), then the delivery app's synthesis, which bakes it into the one image every wave
-    deploys."""
-    return [f"make fetch-model ENV={environment} FROM=champion", "make synth-delivery"]
+    person), the challenger of the environment running an experiment (if one does) into
+    lambda_image/challenger, then the delivery app's synthesis, which bakes both into the one
+    image every wave deploys (and pins the challenger it finds)."""
+    fetches = [f"make fetch-model ENV={environment} FROM=champion"]
+    if experiment_environment is not None:
+        # Its config's challenger_build, else its newest build: what `cdk synth` checks for.
+        fetches.append(f"make fetch-model ENV={experiment_environment} AS=challenger")
+    return [*fetches, "make synth-delivery"]
+
+
+def experiment_stage(stages: Sequence[EnvironmentStage]) -> EnvironmentStage | None:
+    """The environment whose challenger the one image holds (the delivery settings allow one)."""
+    return next((stage for stage in stages if stage.config.experiment.enabled), None)
 
 
 def smoke_command(environment: str) -> str:
@@ -61,10 +72,20 @@ def placement(stage: EnvironmentStage) -> tuple[str, str]:
     return stage.account, stage.region
 
 
-def champion_grants(scope: Construct, first: EnvironmentStage) -> list[Grant]:
-    """What `make fetch-model ENV=<first> FROM=champion` reads, in the first environment."""
-    config = first.config
-    account, region = placement(first)
+def synth_grants(scope: Construct, stages: Sequence[EnvironmentStage]) -> list[Grant]:
+    """What the synth step's fetches read: the first environment's champion, and the challenger
+    of the environment running an experiment."""
+    first, experiment = stages[0], experiment_stage(stages)
+    grants = fetch_grants(scope, first)
+    if experiment is not None and experiment is not first:
+        grants += fetch_grants(scope, experiment)
+    return grants
+
+
+def fetch_grants(scope: Construct, stage: EnvironmentStage) -> list[Grant]:
+    """What `make fetch-model ENV=<stage>` reads, in that environment."""
+    config = stage.config
+    account, region = placement(stage)
     stack = Stack.of(scope)
     bucket = f"arn:{stack.partition}:s3:::" + artifacts_bucket_name(config.name, account, region)
     artifacts_stack = stack.format_arn(
@@ -84,7 +105,7 @@ def champion_grants(scope: Construct, first: EnvironmentStage) -> list[Grant]:
         Grant(
             ("s3:GetObject",),
             (f"{bucket}/{contract.environment_models_prefix(config.name)}*",),
-            "fetch-model reads the champion pointer and the build it names, under this "
+            "fetch-model reads a pointer (champion, latest) and the build it names, under this "
             "environment's models/ prefix only: build ids exist only at run time.",
         ),
         # Without it S3 answers a missing key (no champion yet) with 403, not 404, and
@@ -115,13 +136,20 @@ def invoke_grants(scope: Construct, stage: EnvironmentStage) -> list[Grant]:
 
 
 def synth_step(
-    source: pipelines.CodePipelineSource, *, environment: str, grants: Sequence[Grant]
+    source: pipelines.CodePipelineSource,
+    *,
+    stages: Sequence[EnvironmentStage],
+    grants: Sequence[Grant],
 ) -> pipelines.CodeBuildStep:
-    """Synthesizes the delivery app with `environment`'s champion baked into the image."""
+    """Synthesizes the delivery app with the first environment's champion (and the experimenting
+    environment's challenger) baked into the image."""
+    experiment = experiment_stage(stages)
     return pipelines.CodeBuildStep(
         "Synth",
         input=source,
-        commands=synth_commands(environment),
+        commands=synth_commands(
+            stages[0].config.name, experiment.config.name if experiment else None
+        ),
         primary_output_directory=SYNTH_OUTPUT,
         role_policy_statements=[grant.statement() for grant in grants],
     )

@@ -85,3 +85,23 @@ class DeliverySettings:
                 f"its promotions in its own account; set the delivery account to "
                 f"{first.account!r}"
             )
+        yield from self._experiment_faults(environments)
+
+    def _experiment_faults(self, environments: Sequence[EnvironmentConfig]) -> Iterator[str]:
+        """The pipeline builds one image, so it holds one challenger: that of the one environment
+        running an experiment, fetched by the synth step in the pipeline's own account."""
+        running = [config for config in environments if config.experiment.enabled]
+        if len(running) > 1:
+            yield (
+                f"{', '.join(config.name for config in running)} each run an experiment, but "
+                "the pipeline ships one image, which holds one challenger: run an experiment in "
+                "one environment at a time"
+            )
+        for config in running[:1]:
+            # The first environment's account is checked above: its champion is fetched too.
+            if config is not environments[0] and config.account not in (None, self.account):
+                yield (
+                    f"{config.name} runs an experiment but deploys to account {config.account}: "
+                    f"the pipeline fetches its challenger from {config.name}'s bucket in its own "
+                    f"account {self.account}; run the experiment in an environment of that account"
+                )

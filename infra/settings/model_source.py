@@ -15,6 +15,7 @@ that read the champion pointer): ``with_build``. Synthesis itself never calls AW
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ TMP_HEADROOM_MB = 64  # /tmp besides the weights: the card, torch's and Python's
 # Memory the runtime takes before the model: Python, torch and the handler (about 260 MB
 # measured here) plus margin; the weights are loaded once on top of it.
 RUNTIME_MEMORY_MB = 400
+
+
+def memory_needed_mb(*model_sizes_mb: float) -> int:
+    """Memory a function needs to hold these models (each loaded once) beside the runtime."""
+    return math.ceil(sum(model_sizes_mb) + RUNTIME_MEMORY_MB)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.challenger import served_experiment
 from infra.config import EnvironmentConfig
 from infra.constructs.http_api import HttpApi
 from infra.constructs.inference_function import InferenceFunction
@@ -52,6 +53,7 @@ class ServingStack(Stack):
                 bucket=bucket,
                 mount=model_mount,
             ),
+            experiment=served_experiment(config),
         )
         self.http_api = HttpApi(
             self,

@@ -1,4 +1,5 @@
-"""Fetch a published model, verify it, and swap it into the image's model directory atomically."""
+"""Fetch a published model, verify it, and swap it into the image's model directory atomically:
+the champion's, or an experiment's challenger's with a record of which build it is."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from infra.challenger import ChallengerBuild
 from infra.model_version import MODEL_DIR
 from ops.errors import OpsError
 from ops.model.store import (
@@ -19,7 +21,16 @@ from ops.model.store import (
     read_pointer,
 )
 from tooling.atomic import OutputError, write_directory_atomically
-from torchlambda.contract import CARD_FILE, MODEL_FILES, WEIGHTS_FILE, model_key
+from torchlambda.contract import (
+    CARD_FILE,
+    CHALLENGER,
+    CHALLENGER_BUILD_FILE,
+    CHAMPION,
+    MODEL_FILES,
+    WEIGHTS_FILE,
+    Variant,
+    model_key,
+)
 from torchlambda.predictor.artifact import (
     ArtifactError,
     LoadedModel,
@@ -40,6 +51,7 @@ class FetchedModel:
     previous_card: dict[str, Any] | None
     previous_note: str  # how the replaced model was described when it had no readable card
     pointer: Pointer | None = None  # the pointer followed; None for a build named by its id
+    variant: Variant = CHAMPION
 
 
 def fetch_model(
@@ -50,12 +62,15 @@ def fetch_model(
     *,
     model_dir: Path = MODEL_DIR,
     source: Pointer = Pointer.LATEST,
+    variant: Variant = CHAMPION,
 ) -> FetchedModel:
     """Install `build_id`'s model (default: the one the `source` pointer names) into `model_dir`.
 
     The files land in a staging directory beside `model_dir` (tooling's atomic directory writer);
     only a complete, verified model is renamed into place, so any failure leaves the current model
-    exactly as it was. Other files kept in `model_dir` carry over.
+    exactly as it was. Other files kept in `model_dir` carry over. A challenger's directory also
+    gets CHALLENGER_BUILD_FILE, staged with the model, so the record always names the files beside
+    it.
     """
     pointer: ModelPointer | None = None
     if build_id is None:
@@ -70,10 +85,15 @@ def fetch_model(
     def download_and_verify(staging: Path) -> None:
         for name in MODEL_FILES:
             _download(s3, bucket, model_key(environment, build, name), staging / name)
-        verified.append(_verify(staging, pointer))
+        loaded = _verify(staging, pointer)
+        verified.append(loaded)
+        if variant == CHALLENGER:
+            record = ChallengerBuild(environment, build, loaded.sha256, loaded.version)
+            (staging / CHALLENGER_BUILD_FILE).write_bytes(record.to_json())
 
+    replaced = (*MODEL_FILES, CHALLENGER_BUILD_FILE) if variant == CHALLENGER else MODEL_FILES
     try:
-        write_directory_atomically(model_dir, download_and_verify, replaced=MODEL_FILES)
+        write_directory_atomically(model_dir, download_and_verify, replaced=replaced)
     except OutputError as error:
         raise OpsError(str(error)) from None
     (loaded,) = verified
@@ -86,6 +106,7 @@ def fetch_model(
         previous_card=previous_card,
         previous_note=previous_note,
         pointer=None if pointer is None else source,
+        variant=variant,
     )
 
 
@@ -179,10 +200,11 @@ def _format(value: Any) -> str:
 def report_fetch(
     fetched: FetchedModel, environment: str, model_dir: Path, out: Callable[[str], None]
 ) -> None:
+    role = " as the challenger" if fetched.variant == CHALLENGER else ""
     champion = f": {environment}'s champion" if fetched.pointer is Pointer.CHAMPION else ""
     out(
         f"installed {environment} build {fetched.build_id} "
-        f"(model_version {fetched.model_version}) in {model_dir}{champion}"
+        f"(model_version {fetched.model_version}) in {model_dir}{role}{champion}"
     )
     for line in metrics_table(fetched):
         out("  " + line)

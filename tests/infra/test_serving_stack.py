@@ -123,7 +123,7 @@ def test_every_integration_and_permission_targets_the_alias(
     for integration in integrations.values():
         assert integration["Properties"]["IntegrationUri"] == {"Ref": alias_id}
     permissions = environment.resources("Serving", "AWS::Lambda::Permission")
-    assert len(permissions) == 3
+    assert len(permissions) == 4  # one per route
     for permission in permissions.values():
         assert permission["Properties"]["FunctionName"] == {"Ref": alias_id}
         assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
@@ -137,6 +137,7 @@ def test_routes_and_auth(environment: SynthesizedEnvironment) -> None:
     assert sorted(r["Properties"]["RouteKey"] for r in routes) == [
         "GET /health",
         "GET /predict",
+        "POST /feedback",
         "POST /predict",
     ]
     expected = "AWS_IAM" if environment.config.api.auth == "iam" else "NONE"

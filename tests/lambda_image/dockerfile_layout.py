@@ -71,8 +71,9 @@ def assemble(context: Path, workspace: Path, dockerfile: Path = DOCKERFILE) -> I
     )
 
 
-def build_context(directory: Path, model: Path) -> Path:
-    """The Docker build context as the .dockerignore allowlist admits it, with a fixture model."""
+def build_context(directory: Path, model: Path, challenger: Path | None = None) -> Path:
+    """The Docker build context as the .dockerignore allowlist admits it, with a fixture model
+    (and a fixture challenger; without one, the directory as a fresh clone has it)."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy2(LAMBDA_IMAGE / "requirements.txt", directory / "requirements.txt")
     shutil.copytree(
@@ -81,6 +82,11 @@ def build_context(directory: Path, model: Path) -> Path:
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     shutil.copytree(model, directory / "model")
+    if challenger is None:
+        (directory / "challenger").mkdir()
+        shutil.copy2(LAMBDA_IMAGE / "challenger" / "README.md", directory / "challenger")
+    else:
+        shutil.copytree(challenger, directory / "challenger")
     return directory
 
 

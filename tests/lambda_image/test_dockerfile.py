@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from lambda_image.local.dockerfile import DOCKERFILE, image_runtime, instructions, stages
+from tests.lambda_image.dockerfile_layout import assemble, build_context
 from torchlambda import contract
 
 LAMBDA_IMAGE = DOCKERFILE.parent
@@ -71,4 +72,23 @@ def test_dockerignore_is_an_allowlist_of_what_the_image_copies() -> None:
     ]
     assert lines[0] == "*"
     allowed = {line[1:] for line in lines if line.startswith("!")}
-    assert allowed == {"Dockerfile", "requirements.txt", "app/torchlambda", "model"}
+    assert allowed == {"Dockerfile", "requirements.txt", "app/torchlambda", "model", "challenger"}
+
+
+def test_the_challenger_lands_beside_the_model_where_the_function_reads_it(tmp_path: Path) -> None:
+    for name in ("model", "challenger"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / contract.WEIGHTS_FILE).write_bytes(name.encode())
+    context = build_context(tmp_path / "context", tmp_path / "model", tmp_path / "challenger")
+    image = assemble(context, tmp_path / "image")
+    for name, directory in (
+        ("model", contract.MODEL_DIR_IN_IMAGE),
+        ("challenger", contract.CHALLENGER_DIR_IN_IMAGE),
+    ):
+        weights = image.root / str(directory).lstrip("/") / contract.WEIGHTS_FILE
+        assert weights.read_bytes() == name.encode()
+
+
+def test_a_fresh_clone_has_a_challenger_directory_to_copy() -> None:
+    # The Dockerfile copies challenger/ unconditionally: its tracked note keeps it in the context.
+    assert (LAMBDA_IMAGE / "challenger" / "README.md").is_file()

@@ -166,7 +166,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
         (["diff", "ENV=staging"], "-m ops diff --env 'staging'"),
         (["destroy", "ENV=dev"], "-m ops destroy --env 'dev'"),
         # The environments' quality gate (infra/config.py), not an ungated local run.
-        (["train"], "--out lambda_image/model --max-val-mse '6.0'"),
+        (["train"], "--out 'lambda_image/model' --max-val-mse '6.0'"),
+        (["train", "TRAIN_OUT=lambda_image/challenger", "SEED=1"],
+         "--out 'lambda_image/challenger' --max-val-mse '6.0' --seed '1'"),
     ],
 )  # fmt: skip
 def test_make_targets_pass_their_variables_through(make_arguments: list[str], command: str) -> None:

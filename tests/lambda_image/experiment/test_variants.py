@@ -101,7 +101,9 @@ def test_shadow_logs_both_outputs_and_versions(
         reference_prediction(challenger_dir, [1.0, 2.0]), rel=1e-5, abs=1e-6
     )
     assert len(line["champion_y"]) == 2 and line["shadow_failure"] is None
-    expected_gap = max(abs(a - b) for a, b in zip(line["champion_y"], line["challenger_y"]))
+    expected_gap = max(
+        abs(a - b) for a, b in zip(line["champion_y"], line["challenger_y"], strict=True)
+    )
     assert line["shadow_max_abs_diff"] == pytest.approx(expected_gap, rel=1e-5, abs=1e-6)
 
 

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-def make(*arguments: str) -> str:
-    """Run the target with `setup` taken as done and the CLI replaced by a printer of its
-    arguments, one in brackets each."""
-    ran = subprocess.run(
-        ["make", "--no-print-directory", "-o", "setup", *arguments, "OPS=printf [%s]"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return ran.stdout.strip().splitlines()[-1]
+from tests.ops.make_targets import received_arguments
 
 
 @pytest.mark.parametrize(
@@ -40,7 +24,12 @@ def make(*arguments: str) -> str:
             ["fetch-model", "ENV=dev", "FROM=champion"],
             "[fetch-model][--env][dev][--from][champion]",
         ),
+        # ... and, for an environment running an experiment, its challenger's.
+        (
+            ["fetch-model", "ENV=staging", "AS=challenger"],
+            "[fetch-model][--env][staging][--as][challenger]",
+        ),
     ],
 )
 def test_variables_reach_the_command(arguments: list[str], received: str) -> None:
-    assert make(*arguments) == received
+    assert received_arguments(*arguments) == received

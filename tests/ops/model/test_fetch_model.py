@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -9,12 +10,15 @@ from typing import Any
 
 import pytest
 
+from infra.challenger import ChallengerBuild
+from infra.config import DEV, ENVIRONMENTS
+from infra.settings.experiment import Shadow
 from ops.aws import AwsClients
 from ops.cli import main
-from tests.ops.conftest import BUCKET
+from tests.ops.conftest import BUCKET, PROJECT
 from tests.ops.model.publishing import publish
 from tests.ops.model_files import model_files, sha256_of, version_of
-from torchlambda.contract import champion_key, model_key, pointer_key
+from torchlambda.contract import CHALLENGER_BUILD_FILE, champion_key, model_key, pointer_key
 from torchlambda.predictor.architecture import ArchitectureSpec
 from torchlambda.predictor.artifact import model_identity
 
@@ -250,3 +254,110 @@ def test_a_build_and_a_pointer_together_are_refused(
     code, _, err = fetch(capsys, model_dir, "--build", "build-2", "--from", "champion")
     assert code == 1
     assert err == "error: BUILD=build-2 and FROM=champion each choose a build; give one\n"
+
+
+# ---- AS=challenger ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def challenger_dir(tmp_path: Path) -> Path:
+    """lambda_image/challenger as a fresh clone has it: only its note."""
+    directory = tmp_path / "challenger"
+    directory.mkdir()
+    (directory / "README.md").write_text("the challenger's note\n")
+    return directory
+
+
+def build_record(directory: Path) -> ChallengerBuild | None:
+    return ChallengerBuild.read(directory)
+
+
+def test_installs_a_challenger_with_the_record_of_its_build(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    challenger_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    code, out, err = fetch(capsys, challenger_dir, "--as", "challenger")
+    assert (code, err) == (0, "")
+    assert set(contents(challenger_dir)) == {*NEW, "README.md", CHALLENGER_BUILD_FILE}
+    assert build_record(challenger_dir) == ChallengerBuild(
+        environment="dev", build_id="build-2", sha256=sha256_of(NEW), model_version=version_of(NEW)
+    )
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"installed dev build build-2 (model_version {version_of(NEW)}) in {challenger_dir} "
+        "as the challenger"
+    )
+    assert lines[-1] == (
+        "dev runs no experiment: set experiment=Shadow() or Split(weight=...) for it in "
+        "infra/config.py to serve this challenger"
+    )
+    assert [p.name for p in challenger_dir.parent.iterdir()] == ["challenger"]  # no staging left
+
+
+def test_a_challenger_defaults_to_the_configured_build(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    challenger_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shadow = dataclasses.replace(DEV, experiment=Shadow(challenger_build=f"{PROJECT}:build-2"))
+    monkeypatch.setitem(ENVIRONMENTS, "dev", shadow)
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    publish(clients.s3, BUCKET, "dev", "build-3", model_files(seed=3, validation_mse=0.3))
+    code, out, _ = fetch(capsys, challenger_dir, "--as", "challenger")
+    assert code == 0
+    assert (challenger_dir / "model.pth").read_bytes() == NEW["model.pth"]
+    record = build_record(challenger_dir)
+    assert record is not None and record.build_id == "build-2"
+    assert "runs no experiment" not in out
+    # Naming a pointer overrides the configured build.
+    code, _, _ = fetch(capsys, challenger_dir, "--as", "challenger", "--from", "latest")
+    record = build_record(challenger_dir)
+    assert code == 0 and record is not None and record.build_id == "build-3"
+
+
+def test_a_refused_challenger_keeps_the_installed_one_and_its_record(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    challenger_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    assert fetch(capsys, challenger_dir, "--as", "challenger")[0] == 0
+    before = contents(challenger_dir)
+    publish(clients.s3, BUCKET, "dev", "build-3", model_files(seed=3, validation_mse=0.3))
+    damaged = bytearray(NEW["model.pth"])
+    damaged[-10] ^= 0xFF
+    key = model_key("dev", "build-3", "model.pth")
+    clients.s3.put_object(Bucket=BUCKET, Key=key, Body=bytes(damaged))
+    code, _, err = fetch(capsys, challenger_dir, "--as", "challenger")
+    assert code == 1 and "current model kept" in err
+    assert contents(challenger_dir) == before
+
+
+def test_a_champion_fetch_leaves_a_challengers_record_alone(
+    clients: AwsClients,
+    deployed: dict[str, Any],
+    model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The record belongs to a challenger's directory: a champion's fetch neither writes nor
+    # replaces one (a file of that name is carried over like any other).
+    (model_dir / CHALLENGER_BUILD_FILE).write_text("{}")
+    publish(clients.s3, BUCKET, "dev", "build-2", NEW)
+    assert fetch(capsys, model_dir)[0] == 0
+    assert (model_dir / CHALLENGER_BUILD_FILE).read_text() == "{}"
+
+
+def test_an_unknown_variant_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["fetch-model", "--env", "dev", "--as", "candidate"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: AS='candidate': expected champion (lambda_image/model, the default) or "
+        "challenger (lambda_image/challenger, an experiment's)\n"
+    )

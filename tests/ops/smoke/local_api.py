@@ -23,16 +23,24 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 @contextmanager
-def local_server(model_dir: Path) -> Iterator[str]:
-    """Run `python -m lambda_image.local.serve` (what `make serve` runs) on a free port."""
+def local_server(
+    model_dir: Path, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """Run `python -m lambda_image.local.serve` (what `make serve` runs) on a free port, with
+    `env` added to its environment and its log appended to `log`."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "lambda_image.local.serve", "--port", "0"],
+        [
+            sys.executable,
+            *("-m", "lambda_image.local.serve", "--port", "0"),
+            *(("--log", str(log)) if log is not None else ()),
+        ],
         cwd=REPO_ROOT,
         # As `make serve` sets them: no metrics lines outside Lambda.
         env={
             **os.environ,
             "MODEL_DIR": str(model_dir),
             "POWERTOOLS_METRICS_DISABLED": "true",
+            **(env or {}),
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
