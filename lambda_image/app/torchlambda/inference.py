@@ -99,10 +99,12 @@ class Predictor:
 
 def batch_of(values: Sequence[float]) -> torch.Tensor:
     """The (n, 1) float32 input every model of the function reads: built once per request."""
-    if len(values) <= SMALL_BATCH:
-        batch = torch.tensor(values, dtype=torch.float32)
-    else:
-        # array() converts to float32 in one C loop: a 4,096-row batch predicts about
-        # 30% faster than through torch.tensor(list), which inspects every item.
-        batch = torch.frombuffer(array("f", values), dtype=torch.float32)
-    return batch.reshape(-1, 1)
+    # An inference tensor (made in inference mode): every op on it skips autograd's bookkeeping.
+    with torch.inference_mode():
+        if len(values) <= SMALL_BATCH:
+            batch = torch.tensor(values, dtype=torch.float32)
+        else:
+            # array() converts to float32 in one C loop: a 4,096-row batch predicts about
+            # 30% faster than through torch.tensor(list), which inspects every item.
+            batch = torch.frombuffer(array("f", values), dtype=torch.float32)
+        return batch.reshape(-1, 1)
