@@ -51,6 +51,13 @@ class Observer:
         self.variants = variants
         self.logger = logger
         self.metrics = metrics
+        # Each level's logging method, looked up once rather than per request.
+        self._log_at = {
+            logging.DEBUG: logger.debug,
+            logging.INFO: logger.info,
+            logging.WARNING: logger.warning,
+            logging.ERROR: logger.error,
+        }
         # The challenger's figures need a dimension set of their own: an isolated metrics object.
         self._challenger_metrics = (
             EphemeralMetrics(namespace=namespace, service=metrics.service)
@@ -73,13 +80,7 @@ class Observer:
         if level < self.logger.log_level:
             return  # the common case without an experiment: no fields built at all
         fields = {**self._record(outcome).fields(), **_request_fields(outcome)}
-        log = {
-            logging.DEBUG: self.logger.debug,
-            logging.INFO: self.logger.info,
-            logging.WARNING: self.logger.warning,
-            logging.ERROR: self.logger.error,
-        }[level]
-        log(SERVED_MESSAGE if error is None else error.message, extra=fields)
+        self._log_at[level](SERVED_MESSAGE if error is None else error.message, extra=fields)
 
     def _record(self, outcome: Outcome) -> RequestRecord:
         served, error, variants = outcome.served, outcome.error, self.variants
