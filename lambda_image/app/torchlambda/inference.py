@@ -33,20 +33,29 @@ class ModelOutputError(RuntimeError):
     """The model produced NaN or infinity: a fault of the model, not of the request."""
 
 
+def transposed_weight(layer: nn.Linear) -> torch.Tensor:
+    """The weight as addmm's right operand, contiguous: every path multiplies by this layout, so
+    their products round alike."""
+    return layer.weight.detach().t().contiguous()
+
+
 def _linear_step(layer: nn.Linear) -> Step:
-    weight_t = layer.weight.detach().t().contiguous()
+    weight_t = transposed_weight(layer)
     if layer.bias is None:
         return lambda x: x @ weight_t
     bias = layer.bias.detach()
     return lambda x: torch.addmm(bias, x, weight_t)
 
 
-def flatten(module: nn.Module) -> list[Step]:
+def eval_layers(module: nn.Module) -> list[nn.Module]:
+    """The eval-mode network's layers in order, Dropout (the identity in eval mode) left out."""
     layers = list(module) if isinstance(module, nn.Sequential) else [module]
+    return [layer for layer in layers if not (isinstance(layer, nn.Dropout) and not layer.training)]
+
+
+def flatten(module: nn.Module) -> list[Step]:
     steps: list[Step] = []
-    for layer in layers:
-        if isinstance(layer, nn.Dropout) and not layer.training:
-            continue
+    for layer in eval_layers(module):
         if type(layer) is nn.Linear:
             steps.append(_linear_step(layer))
         else:
@@ -92,7 +101,7 @@ class Predictor:
 
     @staticmethod
     def check_finite(result: torch.Tensor) -> None:
-        """`outputs`' check without the list: for results that are compared, not returned."""
+        """`outputs`' check without making the list (for results compared, or written in bulk)."""
         if not math.isfinite(result.sum(dtype=torch.float64).item()):
             raise ModelOutputError(NON_FINITE)
 

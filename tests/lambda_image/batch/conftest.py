@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,10 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from torchlambda.aws_clients import s3_client
+from torchlambda.batch.chunks import Predict
 from torchlambda.batch.formats import format_of
 from torchlambda.batch.model import BatchModel, load_batch_model
+from torchlambda.batch.numbers import Values
 from torchlambda.batch.scoring import Counts, score_stream
 from torchlambda.batch.sinks import FileSink, LazySink
 from torchlambda.batch.storage import S3_CONFIG
@@ -24,12 +25,11 @@ from torchlambda.settings import Settings
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED_MODEL = ROOT / "lambda_image" / "model"
 BUCKET = "torchlambda-artifacts-batch-test"
-Predict = Callable[[list[float]], list[float]]
 
 
-def doubled(xs: list[float]) -> list[float]:
+def doubled(xs: Values) -> Values:
     """A deterministic stand-in for the model."""
-    return [2 * x for x in xs]
+    return 2 * xs
 
 
 @dataclass(frozen=True)

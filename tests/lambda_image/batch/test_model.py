@@ -1,18 +1,31 @@
-"""The batch model: the shipped artifact, loaded and verified; predictions in slices."""
+"""The batch model: the shipped artifact, loaded and verified; predictions in slices, through the
+GIL-free forward pass where it equals the eager one."""
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import cast
 
+import numpy as np
 import pytest
+import torch
 from aws_lambda_powertools import Logger
+from torch import nn
 
 from tests.lambda_image.batch.conftest import SHIPPED_MODEL
-from torchlambda.batch.model import PREDICT_SLICE, BatchModel, load_batch_model, sliced
-from torchlambda.inference import Predictor
+from torchlambda.batch.model import (
+    PREDICT_SLICE,
+    BatchModel,
+    chunk_forward,
+    eager_forward,
+    load_batch_model,
+    predicting,
+)
+from torchlambda.inference import ModelOutputError, Predictor
+from torchlambda.model_loading import load_model
 from torchlambda.predictor.artifact import ArtifactError
 from torchlambda.settings import Settings
 
@@ -21,23 +34,90 @@ class Counting:
     def __init__(self) -> None:
         self.sizes: list[int] = []
 
-    def predict(self, values: list[float]) -> list[float]:
-        self.sizes.append(len(values))
-        return [value + 1 for value in values]
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        self.sizes.append(len(batch))
+        return batch.reshape(-1) + 1
 
 
-def test_sliced_predicts_in_slices_in_order() -> None:
+def test_the_eager_forward_runs_in_slices_in_order() -> None:
     counting = Counting()
-    predict = sliced(cast(Predictor, counting), size=4)
-    assert predict([1, 2, 3]) == [2, 3, 4]
-    assert predict(list(range(10))) == [float(value + 1) for value in range(10)]
+    predict = predicting(eager_forward(cast(Predictor, counting), size=4))
+    assert predict(np.array([1.0, 2.0, 3.0])).tolist() == [2, 3, 4]
+    assert predict(np.arange(10.0)).tolist() == [float(value + 1) for value in range(10)]
     assert counting.sizes == [3, 4, 4, 2]
 
 
 def test_the_default_slice() -> None:
     counting = Counting()
-    sliced(cast(Predictor, counting))([0.0] * (2 * PREDICT_SLICE + 1))
+    predicting(eager_forward(cast(Predictor, counting)))(np.zeros(2 * PREDICT_SLICE + 1))
     assert counting.sizes == [PREDICT_SLICE, PREDICT_SLICE, 1]
+
+
+def test_predictions_are_float32_outputs_widened_and_refused_when_not_finite() -> None:
+    counting = Counting()
+    ys = predicting(eager_forward(cast(Predictor, counting)))(np.array([0.1, 1e6]))
+    assert ys.dtype == np.float64
+    assert ys.tolist() == [float(np.float32(0.1) + 1), 1e6 + 1]
+    with pytest.raises(ModelOutputError):
+        predicting(lambda batch: batch.reshape(-1) * math.inf)(np.array([1.0, 0.0]))
+
+
+def test_the_shipped_model_runs_gil_free_with_the_eager_results(batch_model: BatchModel) -> None:
+    assert batch_model.gil_free
+    module = load_model(Settings(model_dir=SHIPPED_MODEL), Logger(service="batch-tests")).module
+    xs = np.random.default_rng(0).uniform(-1e6, 1e6, 3 * PREDICT_SLICE + 17)
+    eager = predicting(eager_forward(Predictor(module)))
+    assert np.array_equal(batch_model.predict(xs), eager(xs))
+
+
+def mlp(*layers: nn.Module) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(*layers).eval()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        mlp(nn.Linear(1, 8), nn.Tanh(), nn.Dropout(0.1), nn.Linear(8, 1)),
+        mlp(nn.Linear(1, 8), nn.GELU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 1)),
+        mlp(nn.Linear(1, 1)),
+    ],
+    ids=["tanh-dropout", "gelu-relu", "one-layer"],
+)
+def test_every_trainable_activation_runs_gil_free_bit_for_bit(module: nn.Module) -> None:
+    forward, gil_free = chunk_forward(module, Predictor(module), size=64)
+    assert gil_free
+    xs = np.random.default_rng(1).uniform(-1e3, 1e3, 1000)
+    eager = predicting(eager_forward(Predictor(module), size=64))
+    assert np.array_equal(predicting(forward)(xs), eager(xs))
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        mlp(nn.Linear(1, 8, bias=False), nn.ReLU(), nn.Linear(8, 1)),
+        mlp(nn.Linear(1, 8), nn.ReLU(), nn.ReLU(), nn.Linear(8, 1)),
+        mlp(nn.ReLU(), nn.Linear(1, 1)),
+        mlp(nn.Linear(1, 8), nn.GELU(approximate="tanh"), nn.Linear(8, 1)),
+        mlp(nn.Linear(1, 8), nn.Sigmoid(), nn.Linear(8, 1)),
+    ],
+    ids=["no-bias", "two-activations", "activation-first", "tanh-gelu", "sigmoid"],
+)
+def test_other_networks_run_eagerly(module: nn.Module) -> None:
+    forward, gil_free = chunk_forward(module, Predictor(module), size=64)
+    assert not gil_free
+    xs = np.linspace(-10, 10, 200)
+    assert np.array_equal(predicting(forward)(xs), predicting(eager_forward(Predictor(module)))(xs))
+
+
+def test_a_gil_free_forward_that_disagrees_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = mlp(nn.Linear(1, 8), nn.ReLU(), nn.Linear(8, 1))
+
+    def off_by_one(module: nn.Module, size: int) -> object:
+        return lambda batch: eager_forward(Predictor(module), size)(batch) + 1
+
+    monkeypatch.setattr("torchlambda.batch.model.gil_free_forward", off_by_one)
+    assert chunk_forward(module, Predictor(module), size=64)[1] is False
 
 
 def test_the_shipped_model(batch_model: BatchModel) -> None:
@@ -45,9 +125,9 @@ def test_the_shipped_model(batch_model: BatchModel) -> None:
     assert card["model_id"].startswith(batch_model.version)
     assert len(batch_model.version) == 12
     assert batch_model.max_abs_x == 1e6
-    ys = batch_model.predict([-1.0, 0.0, 1.0] * 3000)
+    ys = batch_model.predict(np.array([-1.0, 0.0, 1.0] * 3000))
     assert len(ys) == 9000
-    assert ys[:3] == ys[3:6]
+    assert ys[:3].tolist() == ys[3:6].tolist()
 
 
 def test_max_abs_x_comes_from_the_settings() -> None:

@@ -1,4 +1,4 @@
-"""x from text fields: the fast path accepts exactly what the API's validator accepts."""
+"""x from text fields: the fast paths accept exactly what the API's validator accepts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from torchlambda.batch.numbers import Rejection, parse_fast, parse_one
+from torchlambda.batch.numbers import (
+    NUMBER_BYTES,
+    Rejection,
+    number_fields,
+    parse_fast,
+    parse_numbers,
+    parse_one,
+)
 from torchlambda.contract import DEFAULT_MAX_ABS_X, MAX_X_CHARS
 from torchlambda.errors import ApiError
 from torchlambda.validation import DECIMAL, x_from_query
@@ -127,5 +134,56 @@ def test_parse_one_rejections_carry_the_api_codes(field: bytes, code: str, reaso
 
 def test_parse_fast_on_good_fields() -> None:
     fields = [b"1", b"-2.5", b"3e2", b"+.5", b"5.", b"1E-3", b"0." + b"1" * 62, b"-1e6"]
-    assert parse_fast(fields, DEFAULT_MAX_ABS_X) == [float(field) for field in fields]
+    parsed = parse_fast(fields, DEFAULT_MAX_ABS_X)
+    assert parsed is not None
+    assert parsed.tolist() == [float(field) for field in fields]
     assert parse_fast([], DEFAULT_MAX_ABS_X) is None
+
+
+def row_by_row(text: bytes, columns: int, max_abs_x: float) -> list[float] | None:
+    """What the API answers for each line's last field, if every line has `columns` fields and
+    every x is accepted; None otherwise."""
+    rows = [line.split(b",") for line in text.split(b"\n")]
+    if any(len(row) != columns for row in rows):
+        return None
+    answers = [api(row[-1], max_abs_x) for row in rows]
+    accepted = [answer for answer in answers if isinstance(answer, float)]
+    return accepted if len(accepted) == len(answers) else None
+
+
+def plain_number(field: bytes) -> bool:
+    return 0 < len(field) <= MAX_X_CHARS and not field.translate(None, NUMBER_BYTES)
+
+
+@CHECKS
+@given(
+    rows=st.lists(st.tuples(FIELDS, FIELDS), min_size=1, max_size=5),
+    columns=st.sampled_from([1, 2]),
+    max_abs_x=DOMAINS,
+)
+def test_the_books_text_path_accepts_exactly_what_the_api_accepts(
+    rows: list[tuple[bytes, bytes]], columns: int, max_abs_x: float
+) -> None:
+    text = b"\n".join(b",".join(row[2 - columns :]) for row in rows)
+    fields = number_fields(text, columns)
+    fast = None if fields is None else parse_numbers(fields[columns - 1 :: columns], max_abs_x)
+    expected = row_by_row(text, columns, max_abs_x)
+    if fast is not None:  # never more than the API accepts, and the same floats to the bit
+        assert expected is not None
+        assert [value.hex() for value in fast] == [value.hex() for value in expected]
+    elif expected is not None:  # refused only for a label that is not a plain number
+        assert columns == 2
+        assert not all(plain_number(label) for label, _ in rows)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"", b"1,2\n\n3,4", b"1,2\n", b"1,2,3\n4,5", b"1\n2,3", b"1,2\r", b",2", b"1,", b"1,,2"],
+)
+def test_the_books_text_path_leaves_odd_shapes_to_the_rows(text: bytes) -> None:
+    assert number_fields(text, 2) is None
+
+
+def test_the_books_text_path_splits_rows_in_order() -> None:
+    assert number_fields(b"1,2\n3,4\n5,6", 2) == [b"1", b"2", b"3", b"4", b"5", b"6"]
+    assert number_fields(b"7\n-8e3", 1) == [b"7", b"-8e3"]

@@ -15,6 +15,7 @@ from torchlambda.batch.streams import (
     MAX_INFLATED,
     MAX_LINE_BYTES,
     CorruptInput,
+    LineBlock,
     blocks,
     inflated,
     line_chunks,
@@ -22,7 +23,7 @@ from torchlambda.batch.streams import (
 
 
 def lines_of(pieces: list[bytes]) -> list[bytes]:
-    return [line for chunk in line_chunks(pieces) for line in chunk]
+    return [line for chunk in line_chunks(pieces) for line in chunk.lines]
 
 
 def inflate_all(data: bytes, size: int = BLOCK_BYTES) -> bytes:
@@ -115,7 +116,16 @@ def test_the_last_line_without_a_newline() -> None:
 
 def test_lines_come_a_block_at_a_time() -> None:
     chunks = list(line_chunks([b"1\n2\n3", b"4\n5\n"]))
-    assert chunks == [[b"1", b"2"], [b"34", b"5"]]
+    assert chunks == [LineBlock(b"1\n2"), LineBlock(b"34\n5")]
+    assert [chunk.lines for chunk in chunks] == [[b"1", b"2"], [b"34", b"5"]]
+    assert [chunk.count for chunk in chunks] == [2, 2]
+
+
+def test_a_block_of_one_blank_line() -> None:
+    assert LineBlock(b"").lines == [b""]
+    assert LineBlock(b"").count == 1
+    assert LineBlock.of([]) == LineBlock(b"")
+    assert LineBlock.of([b"1", b"", b"2"]).lines == [b"1", b"", b"2"]
 
 
 def test_a_line_longer_than_the_limit_is_cut_and_the_rest_skipped() -> None:
@@ -148,7 +158,7 @@ def test_memory_stays_bounded_on_a_line_that_never_ends() -> None:
 
     tracemalloc.start()
     try:
-        lengths = [len(line) for chunk in line_chunks(endless()) for line in chunk]
+        lengths = [len(line) for chunk in line_chunks(endless()) for line in chunk.lines]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -157,4 +167,4 @@ def test_memory_stays_bounded_on_a_line_that_never_ends() -> None:
 
 
 def test_a_byte_order_mark_at_the_start_is_dropped() -> None:
-    assert list(line_chunks([b"\xef\xbb\xbf1,2\n", b"3,4\n"])) == [[b"1,2"], [b"3,4"]]
+    assert lines_of([b"\xef\xbb\xbf1,2\n", b"3,4\n"]) == [b"1,2", b"3,4"]

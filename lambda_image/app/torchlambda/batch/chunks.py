@@ -1,4 +1,4 @@
-"""What a format gives the scorer: a chunk of lines parsed into x values, rejections and a renderer.
+"""What a format gives the scorer: a block of lines parsed into x values, rejections and a renderer.
 
 Parsing and rendering are apart so that they can run in other threads than the model's forward
 pass (``torchlambda.batch.scoring``).
@@ -10,10 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
 import orjson
 
-# Predicts y for a list of x (in the order given); the worker wraps the loaded model's Predictor.
-Predict = Callable[[list[float]], list[float]]
+from torchlambda.batch.numbers import Values
+from torchlambda.batch.streams import LineBlock
+
+# Predicts y for each x (in the order given); the worker wraps the loaded model's Predictor.
+Predict = Callable[[Values], Values]
 ROW_ECHO_CHARS = 200  # of a rejected row, kept in the errors object to find it by eye
 
 
@@ -35,18 +39,22 @@ def rejected(line: int, code: str, reason: str, raw: bytes) -> RejectedRow:
 
 
 # Turns the predictions for a chunk's accepted rows into its output bytes.
-Render = Callable[[list[float]], bytes]
+Render = Callable[[Values], bytes]
 
 
-def _nothing(ys: list[float]) -> bytes:
+def _nothing(ys: Values) -> bytes:
     return b""
 
 
-@dataclass
-class ParsedChunk:
-    """A chunk of lines, parsed: the x of each accepted row, in order, and how to write them."""
+def values_of(xs: list[float]) -> Values:
+    return np.array(xs, dtype=np.float64)
 
-    values: list[float] = field(default_factory=list)
+
+@dataclass(frozen=True)
+class ParsedChunk:
+    """A block of lines, parsed: the x of each accepted row, in order, and how to write them."""
+
+    values: Values = field(default_factory=lambda: values_of([]))
     render: Render = _nothing
     rows: int = 0  # data rows read (blank lines are not rows)
     rejections: list[RejectedRow] = field(default_factory=list)
@@ -60,9 +68,10 @@ class Codec(Protocol):
         """Written before the first row (a headered CSV's header)."""
         ...
 
-    def parse(self, lines: list[bytes], first_line: int) -> ParsedChunk: ...
+    def parse(self, block: LineBlock, first_line: int) -> ParsedChunk: ...
 
 
-def encoded(ys: list[float]) -> list[bytes]:
-    """Each y as the API writes it (orjson: the shortest text that reads back the same float)."""
-    return orjson.dumps(ys)[1:-1].split(b",") if ys else []
+def encoded(ys: Values) -> list[bytes]:
+    """Each y as the API writes it (orjson: the shortest text that reads back the same float;
+    from a float64 array, the same text as from the list of its floats, without the list)."""
+    return orjson.dumps(ys, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",") if len(ys) else []

@@ -2,9 +2,10 @@
 
 The output keeps each input row's text and adds the prediction: the book's layout becomes
 ``y,x`` (a labelled input keeps its label as a third column, ``y_true``), a headered CSV gains a
-``y`` column (an input column ``y`` is renamed ``y_true``). Rows are split on commas in C when the
-chunk has no quotes; quoted CSV goes through the csv module, row by row. A quoted field may not
-hold a line break.
+``y`` column (an input column ``y`` is renamed ``y_true``). A block of the book's rows is checked
+and split from its text as a whole (``number_fields``); a headered block without quotes is split
+on commas in C; quoted CSV goes through the csv module, row by row. A quoted field may not hold a
+line break.
 """
 
 from __future__ import annotations
@@ -14,9 +15,23 @@ import io
 import math
 from functools import partial
 
-from torchlambda.batch.chunks import Codec, ParsedChunk, RejectedRow, encoded, rejected
-from torchlambda.batch.numbers import Rejection, parse_fast, parse_one
-from torchlambda.batch.streams import MAX_LINE_BYTES
+from torchlambda.batch.chunks import (
+    Codec,
+    ParsedChunk,
+    RejectedRow,
+    encoded,
+    rejected,
+    values_of,
+)
+from torchlambda.batch.numbers import (
+    Rejection,
+    Values,
+    number_fields,
+    parse_fast,
+    parse_numbers,
+    parse_one,
+)
+from torchlambda.batch.streams import MAX_LINE_BYTES, LineBlock
 
 X_COLUMN, Y_COLUMN, LABEL_COLUMN = "x", "y", "y_true"
 
@@ -29,7 +44,7 @@ def _too_long(line: int, raw: bytes) -> RejectedRow:
     return rejected(line, "invalid_row", f"row is longer than {MAX_LINE_BYTES} bytes", raw)
 
 
-def _book_rows(xs: list[bytes], labels: list[bytes], ys: list[float]) -> bytes:
+def _book_rows(xs: list[bytes], labels: list[bytes], ys: Values) -> bytes:
     """`y,x` rows, or `y,x,y_true` when the input had labels."""
     columns = (
         zip(encoded(ys), xs, labels, strict=True) if labels else zip(encoded(ys), xs, strict=True)
@@ -37,7 +52,7 @@ def _book_rows(xs: list[bytes], labels: list[bytes], ys: list[float]) -> bytes:
     return b"\n".join(map(b",".join, columns)) + b"\n"
 
 
-def _extended_rows(lines: list[bytes], ys: list[float]) -> bytes:
+def _extended_rows(lines: list[bytes], ys: Values) -> bytes:
     """Each input row as it was, with `,y` appended."""
     return b"\n".join(map(b",".join, zip(lines, encoded(ys), strict=True))) + b"\n"
 
@@ -51,42 +66,33 @@ class BookCsv:
         self.columns = columns
         self.max_abs_x = max_abs_x
 
-    def parse(self, lines: list[bytes], first_line: int) -> ParsedChunk:
-        # A row cut at MAX_LINE_BYTES (by line_chunks) goes one by one, to be rejected.
-        too_long = max(map(len, lines), default=0) > MAX_LINE_BYTES
-        split = None if too_long else self._split(lines)
-        if split is not None:
-            xs, labels = split
-            values = parse_fast(xs, self.max_abs_x)
+    def parse(self, block: LineBlock, first_line: int) -> ParsedChunk:
+        fields = number_fields(block.text, self.columns)
+        if fields is not None:
+            xs = fields[self.columns - 1 :: self.columns]
+            values = parse_numbers(xs, self.max_abs_x)
             if values is not None:
-                return ParsedChunk(values, partial(_book_rows, xs, labels), len(lines))
-        return self._one_by_one(lines, first_line)
-
-    def _split(self, lines: list[bytes]) -> tuple[list[bytes], list[bytes]] | None:
-        if self.columns == 1:
-            return lines, []
-        joined = b",".join(lines)
-        # Exactly one comma a line: the joins add len - 1, the rows len.
-        if joined.count(b",") != 2 * len(lines) - 1:
-            return None
-        fields = joined.split(b",")
-        return fields[1::2], fields[0::2]
+                labels = fields[0::2] if self.columns == 2 else []
+                return ParsedChunk(values, partial(_book_rows, xs, labels), len(xs))
+        return self._one_by_one(block.lines, first_line)
 
     def _one_by_one(self, lines: list[bytes], first_line: int) -> ParsedChunk:
-        parsed = ParsedChunk()
+        values: list[float] = []
+        rejections: list[RejectedRow] = []
+        rows = 0
         xs: list[bytes] = []
         labels: list[bytes] = []
         for number, line in enumerate(lines, first_line):
             if not line.strip():
                 continue
-            parsed.rows += 1
+            rows += 1
             fields = line.split(b",")
             if len(line) > MAX_LINE_BYTES:
-                parsed.rejections.append(_too_long(number, line))
+                rejections.append(_too_long(number, line))
                 continue
             if len(fields) != self.columns:
                 shape = "x" if self.columns == 1 else "y,x"
-                parsed.rejections.append(
+                rejections.append(
                     rejected(
                         number,
                         "invalid_row",
@@ -97,14 +103,13 @@ class BookCsv:
                 continue
             value = parse_one(fields[-1], self.max_abs_x)
             if isinstance(value, Rejection):
-                parsed.rejections.append(rejected(number, value.code, value.reason, line))
+                rejections.append(rejected(number, value.code, value.reason, line))
                 continue
-            parsed.values.append(value)
+            values.append(value)
             xs.append(fields[-1])
             if self.columns == 2:
                 labels.append(fields[0])
-        parsed.render = partial(_book_rows, xs, labels)
-        return parsed
+        return ParsedChunk(values_of(values), partial(_book_rows, xs, labels), rows, rejections)
 
 
 class HeaderedCsv:
@@ -125,7 +130,8 @@ class HeaderedCsv:
         csv.writer(text, lineterminator="\n").writerow([*renamed, Y_COLUMN])
         self.prelude = text.getvalue().encode()
 
-    def parse(self, lines: list[bytes], first_line: int) -> ParsedChunk:
+    def parse(self, block: LineBlock, first_line: int) -> ParsedChunk:
+        lines = block.lines
         # A row cut at MAX_LINE_BYTES (by line_chunks) goes one by one, to be rejected.
         too_long = max(map(len, lines), default=0) > MAX_LINE_BYTES
         if not too_long and not any(b'"' in line for line in lines):
@@ -137,26 +143,27 @@ class HeaderedCsv:
         return self._one_by_one(lines, first_line)
 
     def _one_by_one(self, lines: list[bytes], first_line: int) -> ParsedChunk:
-        parsed = ParsedChunk()
+        values: list[float] = []
+        rejections: list[RejectedRow] = []
+        rows = 0
         kept: list[bytes] = []
         for number, line in enumerate(lines, first_line):
             if not line.strip():
                 continue
-            parsed.rows += 1
+            rows += 1
             if len(line) > MAX_LINE_BYTES:
-                parsed.rejections.append(_too_long(number, line))
+                rejections.append(_too_long(number, line))
                 continue
             x_field = self._x_field(line)
             value = (
                 x_field if isinstance(x_field, Rejection) else parse_one(x_field, self.max_abs_x)
             )
             if isinstance(value, Rejection):
-                parsed.rejections.append(rejected(number, value.code, value.reason, line))
+                rejections.append(rejected(number, value.code, value.reason, line))
                 continue
-            parsed.values.append(value)
+            values.append(value)
             kept.append(line)
-        parsed.render = partial(_extended_rows, kept)
-        return parsed
+        return ParsedChunk(values_of(values), partial(_extended_rows, kept), rows, rejections)
 
     def _x_field(self, line: bytes) -> bytes | Rejection:
         """The row's x field, or why the row has none."""

@@ -12,9 +12,10 @@ from typing import Any
 
 import orjson
 
-from torchlambda.batch.chunks import ParsedChunk, rejected
+from torchlambda.batch.chunks import ParsedChunk, RejectedRow, rejected, values_of
 from torchlambda.batch.csv_rows import LABEL_COLUMN, X_COLUMN, Y_COLUMN
-from torchlambda.batch.streams import MAX_LINE_BYTES
+from torchlambda.batch.numbers import Values
+from torchlambda.batch.streams import MAX_LINE_BYTES, LineBlock
 from torchlambda.errors import ApiError
 from torchlambda.validation import NUMBER_TYPES, in_domain, strict_json
 
@@ -45,8 +46,8 @@ def _dumps(document: dict[str, Any]) -> bytes:
         return json.dumps(document, separators=(",", ":")).encode()
 
 
-def _rows(documents: list[dict[str, Any]], ys: list[float]) -> bytes:
-    for document, y in zip(documents, ys, strict=True):
+def _rows(documents: list[dict[str, Any]], ys: Values) -> bytes:
+    for document, y in zip(documents, ys.tolist(), strict=True):
         if Y_COLUMN in document:
             document[LABEL_COLUMN] = document.pop(Y_COLUMN)
         document[Y_COLUMN] = y
@@ -59,22 +60,23 @@ class JsonLines:
     def __init__(self, max_abs_x: float) -> None:
         self.max_abs_x = max_abs_x
 
-    def parse(self, lines: list[bytes], first_line: int) -> ParsedChunk:
-        parsed = ParsedChunk()
+    def parse(self, block: LineBlock, first_line: int) -> ParsedChunk:
+        values: list[float] = []
+        rejections: list[RejectedRow] = []
+        rows = 0
         documents: list[dict[str, Any]] = []
-        for number, line in enumerate(lines, first_line):
+        for number, line in enumerate(block.lines, first_line):
             if not line.strip():
                 continue
-            parsed.rows += 1
+            rows += 1
             try:
                 document, x = self._document(line)
             except ApiError as error:
-                parsed.rejections.append(rejected(number, error.code, error.message, line))
+                rejections.append(rejected(number, error.code, error.message, line))
                 continue
-            parsed.values.append(x)
+            values.append(x)
             documents.append(document)
-        parsed.render = partial(_rows, documents)
-        return parsed
+        return ParsedChunk(values_of(values), partial(_rows, documents), rows, rejections)
 
     def _document(self, line: bytes) -> tuple[dict[str, Any], float]:
         if len(line) > MAX_LINE_BYTES:

@@ -2,7 +2,9 @@
 
 Three threads share the work, each chunk passing through them in order: the reader reads,
 inflates, splits and parses (``read_ahead``), this thread runs the model, and the writer renders,
-compresses and uploads (``WriteBehind``). The forward pass, the bulk of the work, releases the GIL.
+compresses and uploads (``WriteBehind``). Parsing and rendering hold the GIL; the forward pass,
+the bulk of the work, runs a whole chunk in one call that releases it (``batch.forward``), so the
+three overlap on two vCPUs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from torchlambda.batch.formats import Family, InputFormat
 from torchlambda.batch.json_lines import JsonLines
 from torchlambda.batch.pipeline import WriteBehind, read_ahead
 from torchlambda.batch.sinks import GzipSink, Sink
-from torchlambda.batch.streams import Readable, blocks, inflated, line_chunks
+from torchlambda.batch.streams import LineBlock, Readable, blocks, inflated, line_chunks
 
 
 @dataclass(frozen=True)
@@ -27,35 +29,37 @@ class Counts:
 
 
 def _opened(
-    family: Family, lines: list[bytes], first_line: int, max_abs_x: float
-) -> tuple[Codec, list[bytes], int] | None:
-    """The codec for this input and the rest of the chunk; None while only blank lines came."""
+    family: Family, block: LineBlock, first_line: int, max_abs_x: float
+) -> tuple[Codec, LineBlock, int] | None:
+    """The codec for this input and the rest of the block; None while only blank lines came."""
     if family is Family.JSON_LINES:
-        return JsonLines(max_abs_x), lines, first_line
+        return JsonLines(max_abs_x), block, first_line
+    lines = block.lines
     for index, line in enumerate(lines):
         if line.strip():
             codec, is_header = open_csv(line, max_abs_x)
             rest = index + 1 if is_header else index
-            return codec, lines[rest:], first_line + rest
+            # Past a header that ends the block: one blank line, not a row.
+            return codec, LineBlock.of(lines[rest:]), first_line + rest
     return None
 
 
 def parsed_chunks(
-    chunks: Iterable[list[bytes]], family: Family, max_abs_x: float
+    chunks: Iterable[LineBlock], family: Family, max_abs_x: float
 ) -> Iterator[tuple[bytes, ParsedChunk]]:
-    """Each chunk parsed, with the bytes to write before it (the header, once)."""
+    """Each block parsed, with the bytes to write before it (the header, once)."""
     codec: Codec | None = None
     next_line = 1
     for chunk in chunks:
-        lines, first_line, next_line = chunk, next_line, next_line + len(chunk)
+        block, first_line, next_line = chunk, next_line, next_line + chunk.count
         prelude = b""
         if codec is None:
             opened = _opened(family, chunk, first_line, max_abs_x)
             if opened is None:
                 continue
-            codec, lines, first_line = opened
+            codec, block, first_line = opened
             prelude = codec.prelude
-        yield prelude, codec.parse(lines, first_line)
+        yield prelude, codec.parse(block, first_line)
 
 
 def score_chunks(
@@ -70,7 +74,7 @@ def score_chunks(
     for prelude, chunk in parsed:
         if prelude:
             output.write(prelude)
-        if chunk.values:
+        if len(chunk.values):
             output.submit(chunk.render, predict(chunk.values))
         if chunk.rejections:
             errors.write(b"\n".join(row.to_json() for row in chunk.rejections) + b"\n")

@@ -8,6 +8,8 @@ most ``MAX_INFLATED`` bytes at a time, and a line that never ends is cut at ``MA
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol, cast
 
 from isal import isal_zlib
@@ -62,7 +64,30 @@ def inflated(compressed: Iterable[bytes]) -> Iterator[bytes]:
         raise CorruptInput("the gzip stream ends early (truncated upload?)")
 
 
-def line_chunks(data: Iterable[bytes]) -> Iterator[list[bytes]]:
+@dataclass(frozen=True)
+class LineBlock:
+    """Complete lines, a block's worth, as one text: joined by LF (a CRLF already read as LF).
+
+    Kept whole because the book's CSV is parsed from the text itself (``batch.numbers``): splitting
+    every line only to join them again cost more than the parsing saved.
+    """
+
+    text: bytes
+
+    @classmethod
+    def of(cls, lines: list[bytes]) -> LineBlock:
+        return cls(b"\n".join(lines))
+
+    @cached_property
+    def lines(self) -> list[bytes]:
+        return self.text.split(b"\n")
+
+    @cached_property
+    def count(self) -> int:
+        return self.text.count(b"\n") + 1
+
+
+def line_chunks(data: Iterable[bytes]) -> Iterator[LineBlock]:
     """Complete lines (CRLF or LF, without the ending), a block's worth at a time; a UTF-8 byte
     order mark (as spreadsheet exports write) is dropped from the start."""
     pending = b""
@@ -82,14 +107,15 @@ def line_chunks(data: Iterable[bytes]) -> Iterator[list[bytes]]:
             if end < 0:
                 continue
             block, skipping = block[end + 1 :], False
-        lines = (pending + block).split(b"\n")
-        pending = lines.pop()
+        text = pending + block
+        end = text.rfind(b"\n")
+        complete, pending = (None, text) if end < 0 else (text[:end], text[end + 1 :])
         if len(pending) > MAX_LINE_BYTES:
             # Keep one byte over the limit, so the scorer sees the line is too long.
-            pending, skipping = pending[: MAX_LINE_BYTES + 1], True
-            lines.append(pending)
-            pending = b""
-        if lines:
-            yield lines
+            cut = pending[: MAX_LINE_BYTES + 1]
+            complete = cut if complete is None else complete + b"\n" + cut
+            pending, skipping = b"", True
+        if complete is not None:
+            yield LineBlock(complete)
     if pending and not skipping:
-        yield [pending]
+        yield LineBlock(pending)

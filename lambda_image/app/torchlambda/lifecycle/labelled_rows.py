@@ -65,9 +65,9 @@ class LabelledRows:
     def __iter__(self) -> Iterator[Labelled]:
         columns: Columns | None = None
         next_line = 1
-        for block_lines in line_chunks(self._hashed()):
-            lines, first_line = block_lines, next_line
-            next_line += len(block_lines)
+        for block in line_chunks(self._hashed()):
+            lines, first_line = block.lines, next_line
+            next_line += block.count
             if columns is None:
                 opened = self._open(lines, first_line)
                 if opened is None:
@@ -106,7 +106,7 @@ class LabelledRows:
             xs = parse_fast(fields[columns.x :: 2], self._max_abs_x)
             ys = parse_fast(fields[columns.y :: 2], FLOAT32_MAX)
             if xs is not None and ys is not None:
-                return Labelled(xs, ys)
+                return Labelled(xs.tolist(), ys.tolist())
         return self._one_by_one(lines, first_line, columns)
 
     def _one_by_one(self, lines: list[bytes], first_line: int, columns: Columns) -> Labelled:
