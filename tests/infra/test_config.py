@@ -368,7 +368,7 @@ def test_batch_settings_per_environment() -> None:
     assert (PROD.batch.worker_reserved_concurrency, PROD.batch.max_concurrency) == (100, 80)
     for config in ENVIRONMENTS.values():
         assert config.batch.max_concurrency < config.batch.worker_reserved_concurrency
-        assert config.batch.worker_memory_mb == 1769  # one vCPU: single-threaded torch
+        assert config.batch.worker_memory_mb == 3538  # two vCPUs: the forward pass and its I/O
         assert config.batch.worker_timeout_seconds == 900
         assert config.batch.max_items_per_batch == 1  # one S3 object per worker invocation
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from types import SimpleNamespace
-from typing import cast
 
 import pytest
 
-from infra.config import ENVIRONMENT_NAMES, EnvironmentConfig, get_environment
-from infra.settings.batch import BatchSettings
+from infra.config import ENVIRONMENT_NAMES, get_environment
 from ops.cost.batch import (
     PART_BYTES,
     BatchSetup,
@@ -28,8 +25,8 @@ from ops.cost.prices import PRICES
 from ops.cost.report import cost_lines
 from ops.cost.units import format_dollars
 
-GB = 1769 / 1024  # 1.7275390625
-DEV = BatchSetup(worker_memory_mb=1769, job_memory_mb=512, architecture="x86_64")
+GB = 3538 / 1024  # 3.455078125
+DEV = BatchSetup(worker_memory_mb=3538, job_memory_mb=512, architecture="x86_64")
 
 
 def approx(value: float) -> object:
@@ -74,10 +71,10 @@ def test_a_job_of_one_object() -> None:
     assert usage.s3_get_requests == 1 + 4  # the input; the manifest twice, the results' two
 
 
-# dev, per 1M rows: 1M rows / 600,000 rows/s = 1,666.7 ms, billed 1,667 ms x 1.7275390625 GB.
-WORKER_DURATION = 2.8798076171875 * 0.0000166667  # $0.0000479969
+# dev, per 1M rows: 1M rows / 800,000 rows/s = 1,250 ms, billed 1,250 ms x 3.455078125 GB.
+WORKER_DURATION = 4.31884765625 * 0.0000166667  # $0.0000719809
 JOB_DURATION = 1.0 * 0.0000166667  # validate and summarize: 2 x 1 s x 0.5 GB = 1 GB-s
-LAMBDA = 0.0000002 + WORKER_DURATION + 0.0000004 + JOB_DURATION  # $0.0000652636
+LAMBDA = 0.0000002 + WORKER_DURATION + 0.0000004 + JOB_DURATION  # $0.0000892476
 
 
 def test_dev_per_million_rows() -> None:
@@ -91,7 +88,7 @@ def test_dev_per_million_rows() -> None:
     assert cost.step_functions == approx(8 * 0.000025)  # $0.0002
     assert cost.s3_requests == approx(12 * 0.000005 + 5 * 0.0000004)  # $0.000062
     assert cost.total == approx(LAMBDA + 0.0002 + 0.000062)
-    assert cost.total == pytest.approx(0.0003272636, rel=1e-6)
+    assert cost.total == pytest.approx(0.0003512476, rel=1e-6)
 
 
 def test_a_bigger_job_spreads_its_fixed_requests_over_more_rows() -> None:
@@ -158,14 +155,14 @@ def test_validate_lists_a_page_per_thousand_objects() -> None:
 
 
 def test_worker_duration_is_billed_in_whole_milliseconds_per_invocation() -> None:
-    # 10 objects of 1,000 rows at 600,000 rows/s: 1.67 ms each, billed 2 ms each.
+    # 10 objects of 1,000 rows at 800,000 rows/s: 1.25 ms each, billed 2 ms each.
     cost = batch_cost(DEV, BatchWorkload(rows=10_000, rows_per_job=10_000, rows_per_object=1_000))
     assert cost.worker_duration == approx(10 * 0.002 * GB * 0.0000166667)
 
 
 def test_arm64_workers_cost_less() -> None:
     arm = batch_cost(dataclasses.replace(DEV, architecture="arm64"), BatchWorkload())
-    assert arm.worker_duration == approx(2.8798076171875 * 0.0000133334)
+    assert arm.worker_duration == approx(4.31884765625 * 0.0000133334)
     assert arm.total < batch_cost(DEV, BatchWorkload()).total
 
 
@@ -198,23 +195,13 @@ def test_online_api_prices_predictions_at_the_on_demand_rate() -> None:
 
 
 def test_batch_settings_are_read_from_the_config() -> None:
-    names = {field.name for field in dataclasses.fields(BatchSettings)}
-    # batch_setup_from_config falls back to defaults without these: catch a rename here.
-    assert {"worker_memory_mb", "job_memory_mb", "max_items_per_batch"} <= names
     assert batch_setup_from_config(get_environment("dev")) == DEV
-
-
-def test_batch_settings_missing_a_field_fall_back_to_defaults() -> None:
-    function = SimpleNamespace(architecture="arm64")
-    config = SimpleNamespace(batch=SimpleNamespace(), function=function)
-    setup = batch_setup_from_config(cast(EnvironmentConfig, config))
-    assert setup == BatchSetup(1769, 512, "arm64", 1)
 
 
 def test_compare_batch_for_dev() -> None:
     comparison = compare_batch(get_environment("dev"))
     assert comparison.online_posts == 100
-    assert comparison.batch.total == pytest.approx(0.0003272636, rel=1e-6)
+    assert comparison.batch.total == pytest.approx(0.0003512476, rel=1e-6)
     assert comparison.online.total == pytest.approx(0.0001660678, rel=1e-6)
 
 
@@ -243,7 +230,7 @@ def test_report_prices_batch_beside_online_for_each_environment(name: str) -> No
 def test_dev_report_lines() -> None:
     lines = report("dev")
     assert (
-        "batch job, per 1M rows: $0.000327 (Lambda $0.0000653, Step Functions $0.000200, "
+        "batch job, per 1M rows: $0.000351 (Lambda $0.0000892, Step Functions $0.000200, "
         "S3 $0.0000620)"
     ) in lines
     assert (
