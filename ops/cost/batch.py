@@ -35,7 +35,8 @@ SCORED_CSV_BYTES_PER_ROW = 38.0  # bench-batch's scored CSV, uncompressed
 GZIP_RATIO = 0.48  # its gzip output against that (ISA-L level 2, torchlambda.batch.sinks)
 OUTPUT_BYTES_PER_ROW = SCORED_CSV_BYTES_PER_ROW * GZIP_RATIO  # ~18.2
 JOB_STEP_SECONDS = 1.0  # validate's and summarize's billed duration, each
-# bench-batch's comparison row: one warm 10,000-row POST takes ~16 ms (~620,000 rows/s).
+# bench-batch's comparison row: one warm 10,000-row POST took 13 to 16 ms over its runs (620,000 to
+# 780,000 rows/s); the slower is priced.
 ONLINE_POST_MS = 16.0
 
 # What the code does, as it does it.

@@ -85,8 +85,8 @@ def mlp(*layers: nn.Module) -> nn.Module:
     ids=["tanh-dropout", "gelu-relu", "one-layer"],
 )
 def test_every_trainable_activation_runs_gil_free_bit_for_bit(module: nn.Module) -> None:
-    forward, gil_free = chunk_forward(module, Predictor(module), size=64)
-    assert gil_free
+    forward, eager_because = chunk_forward(module, Predictor(module), 1e3, size=64)
+    assert eager_because is None
     xs = np.random.default_rng(1).uniform(-1e3, 1e3, 1000)
     eager = predicting(eager_forward(Predictor(module), size=64))
     assert np.array_equal(predicting(forward)(xs), eager(xs))
@@ -104,8 +104,8 @@ def test_every_trainable_activation_runs_gil_free_bit_for_bit(module: nn.Module)
     ids=["no-bias", "two-activations", "activation-first", "tanh-gelu", "sigmoid"],
 )
 def test_other_networks_run_eagerly(module: nn.Module) -> None:
-    forward, gil_free = chunk_forward(module, Predictor(module), size=64)
-    assert not gil_free
+    forward, eager_because = chunk_forward(module, Predictor(module), 1e3, size=64)
+    assert eager_because == "TorchScript cannot run this network here"
     xs = np.linspace(-10, 10, 200)
     assert np.array_equal(predicting(forward)(xs), predicting(eager_forward(Predictor(module)))(xs))
 
@@ -117,7 +117,26 @@ def test_a_gil_free_forward_that_disagrees_is_not_used(monkeypatch: pytest.Monke
         return lambda batch: eager_forward(Predictor(module), size)(batch) + 1
 
     monkeypatch.setattr("torchlambda.batch.model.gil_free_forward", off_by_one)
-    assert chunk_forward(module, Predictor(module), size=64)[1] is False
+    forward, eager_because = chunk_forward(module, Predictor(module), 1e3, size=64)
+    assert eager_because == "TorchScript's results differ from the eager pass's on the probe"
+    xs = np.linspace(-10, 10, 200)
+    assert np.array_equal(predicting(forward)(xs), predicting(eager_forward(Predictor(module)))(xs))
+
+
+def test_without_torchscript_the_forward_pass_is_eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = mlp(nn.Linear(1, 8), nn.ReLU(), nn.Linear(8, 1))
+
+    def removed(function: object) -> object:
+        raise AttributeError("module 'torch.jit' has no attribute 'script'")
+
+    monkeypatch.setattr(torch.jit, "script", removed)
+    assert chunk_forward(module, Predictor(module), 1e3, size=64)[1] == (
+        "TorchScript failed: AttributeError(\"module 'torch.jit' has no attribute 'script'\")"
+    )
+    monkeypatch.setattr(torch.jit, "script", lambda function: function)  # as PYTORCH_JIT=0 does
+    assert chunk_forward(module, Predictor(module), 1e3, size=64)[1] == (
+        "TorchScript cannot run this network here"
+    )
 
 
 def test_the_shipped_model(batch_model: BatchModel) -> None:

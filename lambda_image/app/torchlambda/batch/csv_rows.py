@@ -3,7 +3,7 @@
 The output keeps each input row's text and adds the prediction: the book's layout becomes
 ``y,x`` (a labelled input keeps its label as a third column, ``y_true``), a headered CSV gains a
 ``y`` column (an input column ``y`` is renamed ``y_true``). A block of the book's rows is checked
-and split from its text as a whole (``number_fields``); a headered block without quotes is split
+and split from its text as a whole (``book_fields``); a headered block without quotes is split
 on commas in C; quoted CSV goes through the csv module, row by row. A quoted field may not hold a
 line break.
 """
@@ -26,7 +26,7 @@ from torchlambda.batch.chunks import (
 from torchlambda.batch.numbers import (
     Rejection,
     Values,
-    number_fields,
+    book_fields,
     parse_fast,
     parse_numbers,
     parse_one,
@@ -67,7 +67,7 @@ class BookCsv:
         self.max_abs_x = max_abs_x
 
     def parse(self, block: LineBlock, first_line: int) -> ParsedChunk:
-        fields = number_fields(block.text, self.columns)
+        fields = book_fields(block.text, self.columns)
         if fields is not None:
             xs = fields[self.columns - 1 :: self.columns]
             values = parse_numbers(xs, self.max_abs_x)

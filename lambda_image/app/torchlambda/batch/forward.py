@@ -96,6 +96,8 @@ def gil_free_forward(module: nn.Module, size: int) -> ForwardChunk | None:
         # Deprecated, and chosen knowingly: see the module's docstring.
         warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
         scripted = torch.jit.script(_sliced_network)
+    if not isinstance(scripted, torch.jit.ScriptFunction):
+        return None  # TorchScript turned off (PYTORCH_JIT=0): the Python function, GIL and all
 
     def forward(batch: torch.Tensor) -> torch.Tensor:
         with optimized_execution(False):

@@ -49,20 +49,27 @@ def eager_forward(predictor: Predictor, size: int = PREDICT_SLICE) -> ForwardChu
 
 
 def chunk_forward(
-    module: nn.Module, predictor: Predictor, size: int = PREDICT_SLICE
-) -> tuple[ForwardChunk, bool]:
+    module: nn.Module, predictor: Predictor, max_abs_x: float, size: int = PREDICT_SLICE
+) -> tuple[ForwardChunk, str | None]:
     """The GIL-free forward pass if it equals the eager one on a probe, else the eager one; and
-    which of the two it is."""
+    why not the GIL-free one (None when it is)."""
     eager = eager_forward(predictor, size)
-    scripted = gil_free_forward(module, size)
-    if scripted is not None and agrees(scripted, eager, size):
-        return scripted, True
-    return eager, False
+    try:
+        scripted = gil_free_forward(module, size)
+        if scripted is None:
+            return eager, "TorchScript cannot run this network here"
+        if not agrees(scripted, eager, max_abs_x, size):
+            return eager, "TorchScript's results differ from the eager pass's on the probe"
+    except Exception as error:  # a torch without TorchScript, or one that fails: eager is correct
+        return eager, f"TorchScript failed: {error!r}"
+    return scripted, None
 
 
-def agrees(forward: ForwardChunk, reference: ForwardChunk, size: int) -> bool:
-    """Bit for bit, on two full slices and a partial one spanning the default domain's scale."""
-    probe = torch.linspace(-1e3, 1e3, 2 * size + 3).reshape(-1, 1)
+def agrees(forward: ForwardChunk, reference: ForwardChunk, max_abs_x: float, size: int) -> bool:
+    """Bit for bit, on two full slices and a partial one: across the domain and near zero."""
+    probe = torch.cat(
+        (torch.linspace(-max_abs_x, max_abs_x, size + 1), torch.linspace(-1.0, 1.0, size + 2))
+    ).reshape(-1, 1)
     with torch.inference_mode():
         return torch.equal(forward(probe), reference(probe))
 
@@ -81,6 +88,13 @@ def predicting(forward: ForwardChunk) -> Predict:
 def load_batch_model(settings: Settings, logger: Logger) -> BatchModel:
     """Raises what the online init raises for a bad model (ArtifactError, SpecError)."""
     loaded = load_model(settings, logger)
-    forward, gil_free = chunk_forward(loaded.module, Predictor(loaded.module))
-    logger.info("batch forward pass", extra={"gil_free": gil_free})
-    return BatchModel(predicting(forward), loaded.version, settings.max_abs_x, gil_free)
+    forward, eager_because = chunk_forward(
+        loaded.module, Predictor(loaded.module), settings.max_abs_x
+    )
+    if eager_because is None:
+        logger.info("batch forward pass: one TorchScript call a chunk, without the GIL")
+    else:
+        logger.warning("batch forward pass: eager, op by op", extra={"reason": eager_because})
+    return BatchModel(
+        predicting(forward), loaded.version, settings.max_abs_x, eager_because is None
+    )

@@ -43,10 +43,11 @@ def parse_fast(fields: list[bytes], max_abs_x: float) -> Values | None:
     return parse_numbers(fields, max_abs_x)
 
 
-def number_fields(text: bytes, columns: int) -> list[bytes] | None:
+def book_fields(text: bytes, columns: int) -> list[bytes] | None:
     """Every field of every line of `text`, row by row, if each line is `columns` comma-separated
-    fields of 1 to MAX_X_CHARS bytes a number can hold; None if any line needs a closer look."""
-    if not text or text.translate(None, NUMBER_BYTES + b",\n"):
+    fields and its last, the x, is 1 to MAX_X_CHARS bytes a number can hold; None if any line
+    needs a closer look. A label (the first of two) may be any text without a comma."""
+    if not text:
         return None
     buffer = np.frombuffer(text, np.uint8)
     ends = np.flatnonzero((buffer == COMMA) | (buffer == NEWLINE))
@@ -56,14 +57,20 @@ def number_fields(text: bytes, columns: int) -> list[bytes] | None:
     separators = np.append(buffer[ends], NEWLINE).reshape(-1, columns)
     if (separators[:, :-1] != COMMA).any() or (separators[:, -1] != NEWLINE).any():
         return None
-    lengths = np.diff(ends, prepend=-1, append=len(text)) - 1
-    if lengths.min() < 1 or lengths.max() > MAX_X_CHARS:
+    x_lengths = (np.diff(ends, prepend=-1, append=len(text)) - 1)[columns - 1 :: columns]
+    if x_lengths.min() < 1 or x_lengths.max() > MAX_X_CHARS:
         return None
-    return text.replace(b"\n", b",").split(b",")
+    fields = text.replace(b"\n", b",").split(b",")
+    # All numbers (the common case) is one check of the whole text; else only the xs are checked.
+    if text.translate(None, NUMBER_BYTES + b",\n") and b"".join(
+        fields[columns - 1 :: columns]
+    ).translate(None, NUMBER_BYTES):
+        return None
+    return fields
 
 
 def parse_numbers(fields: list[bytes], max_abs_x: float) -> Values | None:
-    """Fields already checked (by `parse_fast` or `number_fields`) to be NUMBER_BYTES, 1 to
+    """Fields already checked (by `parse_fast` or `book_fields`) to be NUMBER_BYTES, 1 to
     MAX_X_CHARS long, as floats; None if any is not in the API's grammar or domain, or none came."""
     if not fields:
         return None
