@@ -13,6 +13,7 @@ from torchlambda.batch.numbers import (
     parse_numbers,
     parse_one,
 )
+from torchlambda.batch.streams import MAX_LINE_BYTES
 from torchlambda.contract import DEFAULT_MAX_ABS_X, MAX_X_CHARS
 from torchlambda.errors import ApiError
 from torchlambda.validation import DECIMAL, x_from_query
@@ -184,3 +185,9 @@ def test_the_books_text_path_splits_rows_in_order() -> None:
 
 def test_labels_pass_through_the_books_text_path_whatever_they_hold() -> None:
     assert book_fields(b'NA,1\n,2\n"a",3e2', 2) == [b"NA", b"1", b"", b"2", b'"a"', b"3e2"]
+
+
+def test_a_row_longer_than_the_limit_leaves_the_books_text_path() -> None:
+    label = b"1" * (MAX_LINE_BYTES - 2)
+    assert book_fields(b"1,2\n" + label + b",3", 2) == [b"1", b"2", label, b"3"]
+    assert book_fields(b"1,2\n" + label + b"1,3", 2) is None

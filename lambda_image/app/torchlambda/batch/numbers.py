@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from torchlambda.batch.streams import MAX_LINE_BYTES
 from torchlambda.contract import MAX_X_CHARS
 from torchlambda.errors import ApiError
 from torchlambda.validation import x_from_query
@@ -45,20 +46,10 @@ def parse_fast(fields: list[bytes], max_abs_x: float) -> Values | None:
 
 def book_fields(text: bytes, columns: int) -> list[bytes] | None:
     """Every field of every line of `text`, row by row, if each line is `columns` comma-separated
-    fields and its last, the x, is 1 to MAX_X_CHARS bytes a number can hold; None if any line
-    needs a closer look. A label (the first of two) may be any text without a comma."""
-    if not text:
-        return None
-    buffer = np.frombuffer(text, np.uint8)
-    ends = np.flatnonzero((buffer == COMMA) | (buffer == NEWLINE))
-    if (len(ends) + 1) % columns:
-        return None
-    # A row is columns - 1 commas, then a newline (the text's end, after the last row).
-    separators = np.append(buffer[ends], NEWLINE).reshape(-1, columns)
-    if (separators[:, :-1] != COMMA).any() or (separators[:, -1] != NEWLINE).any():
-        return None
-    x_lengths = (np.diff(ends, prepend=-1, append=len(text)) - 1)[columns - 1 :: columns]
-    if x_lengths.min() < 1 or x_lengths.max() > MAX_X_CHARS:
+    fields, at most MAX_LINE_BYTES in all, and its last, the x, is 1 to MAX_X_CHARS bytes a number
+    can hold; None if any line needs a closer look. A label (the first of two) may be any text
+    without a comma."""
+    if not text or not _rows_of(text, columns):
         return None
     fields = text.replace(b"\n", b",").split(b",")
     # All numbers (the common case) is one check of the whole text; else only the xs are checked.
@@ -67,6 +58,26 @@ def book_fields(text: bytes, columns: int) -> list[bytes] | None:
     ).translate(None, NUMBER_BYTES):
         return None
     return fields
+
+
+def _rows_of(text: bytes, columns: int) -> bool:
+    """Whether each line of `text` is `columns` fields, its x 1 to MAX_X_CHARS bytes long and the
+    whole line at most MAX_LINE_BYTES (longer, line_chunks cut it: it goes row by row, to be
+    rejected)."""
+    buffer = np.frombuffer(text, np.uint8)
+    ends = np.flatnonzero((buffer == COMMA) | (buffer == NEWLINE))
+    if (len(ends) + 1) % columns:
+        return False
+    # A row is columns - 1 commas, then a newline (the text's end, after the last row).
+    separators = np.append(buffer[ends], NEWLINE).reshape(-1, columns)
+    if (separators[:, :-1] != COMMA).any() or (separators[:, -1] != NEWLINE).any():
+        return False
+    lengths = (np.diff(ends, prepend=-1, append=len(text)) - 1).reshape(-1, columns)
+    return bool(
+        lengths[:, -1].min() >= 1
+        and lengths[:, -1].max() <= MAX_X_CHARS
+        and lengths.sum(axis=1).max() + columns - 1 <= MAX_LINE_BYTES
+    )
 
 
 def parse_numbers(fields: list[bytes], max_abs_x: float) -> Values | None:
