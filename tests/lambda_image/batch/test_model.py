@@ -75,6 +75,16 @@ def mlp(*layers: nn.Module) -> nn.Module:
     return nn.Sequential(*layers).eval()
 
 
+def eager_because(module: nn.Module) -> str | None:
+    """Why `chunk_forward` runs `module` eagerly (None: without the GIL), once the pass it chose is
+    shown to predict as the eager one does, to the bit."""
+    forward, reason = chunk_forward(module, Predictor(module), 1e3, size=64)
+    xs = np.random.default_rng(1).uniform(-1e3, 1e3, 1000)
+    eager = predicting(eager_forward(Predictor(module), size=64))
+    assert np.array_equal(predicting(forward)(xs), eager(xs))
+    return reason
+
+
 @pytest.mark.parametrize(
     "module",
     [
@@ -85,11 +95,7 @@ def mlp(*layers: nn.Module) -> nn.Module:
     ids=["tanh-dropout", "gelu-relu", "one-layer"],
 )
 def test_every_trainable_activation_runs_gil_free_bit_for_bit(module: nn.Module) -> None:
-    forward, eager_because = chunk_forward(module, Predictor(module), 1e3, size=64)
-    assert eager_because is None
-    xs = np.random.default_rng(1).uniform(-1e3, 1e3, 1000)
-    eager = predicting(eager_forward(Predictor(module), size=64))
-    assert np.array_equal(predicting(forward)(xs), eager(xs))
+    assert eager_because(module) is None
 
 
 @pytest.mark.parametrize(
@@ -104,10 +110,7 @@ def test_every_trainable_activation_runs_gil_free_bit_for_bit(module: nn.Module)
     ids=["no-bias", "two-activations", "activation-first", "tanh-gelu", "sigmoid"],
 )
 def test_other_networks_run_eagerly(module: nn.Module) -> None:
-    forward, eager_because = chunk_forward(module, Predictor(module), 1e3, size=64)
-    assert eager_because == "TorchScript cannot run this network here"
-    xs = np.linspace(-10, 10, 200)
-    assert np.array_equal(predicting(forward)(xs), predicting(eager_forward(Predictor(module)))(xs))
+    assert eager_because(module) == "TorchScript cannot run this network here"
 
 
 def test_a_gil_free_forward_that_disagrees_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,10 +120,9 @@ def test_a_gil_free_forward_that_disagrees_is_not_used(monkeypatch: pytest.Monke
         return lambda batch: eager_forward(Predictor(module), size)(batch) + 1
 
     monkeypatch.setattr("torchlambda.batch.model.gil_free_forward", off_by_one)
-    forward, eager_because = chunk_forward(module, Predictor(module), 1e3, size=64)
-    assert eager_because == "TorchScript's results differ from the eager pass's on the probe"
-    xs = np.linspace(-10, 10, 200)
-    assert np.array_equal(predicting(forward)(xs), predicting(eager_forward(Predictor(module)))(xs))
+    assert eager_because(module) == (
+        "TorchScript's results differ from the eager pass's on the probe"
+    )
 
 
 def test_without_torchscript_the_forward_pass_is_eager(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,13 +132,11 @@ def test_without_torchscript_the_forward_pass_is_eager(monkeypatch: pytest.Monke
         raise AttributeError("module 'torch.jit' has no attribute 'script'")
 
     monkeypatch.setattr(torch.jit, "script", removed)
-    assert chunk_forward(module, Predictor(module), 1e3, size=64)[1] == (
+    assert eager_because(module) == (
         "TorchScript failed: AttributeError(\"module 'torch.jit' has no attribute 'script'\")"
     )
     monkeypatch.setattr(torch.jit, "script", lambda function: function)  # as PYTORCH_JIT=0 does
-    assert chunk_forward(module, Predictor(module), 1e3, size=64)[1] == (
-        "TorchScript cannot run this network here"
-    )
+    assert eager_because(module) == "TorchScript cannot run this network here"
 
 
 def test_the_shipped_model(batch_model: BatchModel) -> None:
