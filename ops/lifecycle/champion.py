@@ -7,14 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from infra.config import EnvironmentConfig
 from infra.outputs import ArtifactsOutput
 from ops.aws import AwsClients
 from ops.errors import OpsError
 from ops.lifecycle.report import champion_evaluation_lines, short
-from ops.model.store import ModelPointer, Pointer, find_pointer, is_missing_key
+from ops.model.store import ModelPointer, Pointer, find_pointer, object_body
 from ops.stack_outputs import stack_output
 from torchlambda.contract import evaluation_key
 from torchlambda.lifecycle import events
@@ -67,12 +65,9 @@ def latest_line(
 def evaluation_summary(s3: Any, bucket: str, environment: str, build_id: str) -> str | None:
     """The one-line summary of the build's evaluation.json; None when it has none."""
     key = evaluation_key(environment, build_id)
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if is_missing_key(error):
-            return None
-        raise
+    body = object_body(s3, bucket, key)
+    if body is None:
+        return None
     try:
         return Evaluation.from_dict(json.loads(body)).summary
     except (ValueError, LifecycleError):

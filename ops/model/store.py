@@ -82,18 +82,24 @@ def is_missing_key(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in MISSING_KEY_CODES
 
 
+def object_body(s3: Any, bucket: str, key: str) -> bytes | None:
+    """The object's bytes, or None when there is no such key (other errors are raised)."""
+    try:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if is_missing_key(error):
+            return None
+        raise
+    return body
+
+
 def find_pointer(
     s3: Any, bucket: str, environment: str, pointer: Pointer = Pointer.LATEST
 ) -> ModelPointer | None:
     """The environment's `pointer`, or None when it has not been written yet."""
     key = pointer.key(environment)
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if is_missing_key(error):
-            return None
-        raise
-    return ModelPointer.parse(body, f"s3://{bucket}/{key}")
+    body = object_body(s3, bucket, key)
+    return None if body is None else ModelPointer.parse(body, f"s3://{bucket}/{key}")
 
 
 def read_pointer(
