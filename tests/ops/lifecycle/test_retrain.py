@@ -150,7 +150,9 @@ def test_a_failed_state_is_named_on_one_line(
 def test_a_timed_out_execution_names_the_state_it_was_in(
     deploy_workflow: DeployWorkflow, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    steps = deploy_workflow(timeout_seconds=1)
+    # Long enough for Train to be answered on a loaded machine (1 s was not, once), well within
+    # the STEP_TIMEOUT_S the stand-in waits for the execution to end.
+    steps = deploy_workflow(timeout_seconds=4)
     steps.answers = [TRAINED]  # then Evaluate waits past the execution's timeout
     code, _, err = retrain(capsys)
     assert code == 1
